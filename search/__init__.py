@@ -1,0 +1,31 @@
+"""A full-text search engine for Chinese regional news, built on Whoosh and jieba.
+
+The public Python API::
+
+    from search import NewsIndex
+
+    NewsIndex.rebuild(["seeds"], "index")
+    page = NewsIndex.open("index").search("一区两群")
+    for hit in page.hits:
+        print(hit.title, hit.date, hit.source)
+"""
+
+from .errors import IndexLocked, IndexNotFound, QueryError, SearchError, SourceError
+from .indexer import RebuildSummary, Skipped
+from .searcher import Hit, NewsIndex, SearchPage, StoredArticle
+from .sources import Article
+
+__all__ = [
+    "Article",
+    "Hit",
+    "IndexLocked",
+    "IndexNotFound",
+    "NewsIndex",
+    "QueryError",
+    "RebuildSummary",
+    "SearchError",
+    "SearchPage",
+    "Skipped",
+    "SourceError",
+    "StoredArticle",
+]

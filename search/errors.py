@@ -1,0 +1,43 @@
+"""Errors raised by the engine.
+
+Every error carries a one-line, human-readable reason; the CLI and the web front end show it as is.
+"""
+
+from __future__ import annotations
+
+
+class SearchError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class IndexNotFound(SearchError):
+    """There is no usable index at the given path."""
+
+    def __init__(self, path: str, reason: str = "no index here; run `news-search index rebuild` first"):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class QueryError(SearchError):
+    """A search request that cannot be answered (bad page, date, sort key, ...)."""
+
+
+class SourceError(SearchError):
+    """A source file (or one record in it) that cannot be read.
+
+    :param path: the file, as given to the reader
+    :param reason: one line saying what is wrong
+    :param line: the 1-based line number for line-oriented formats (JSON Lines)
+    """
+
+    def __init__(self, path: str, reason: str, line: int | None = None):
+        self.path = str(path)
+        self.reason = reason
+        self.line = line
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class IndexLocked(SearchError):
+    """Another process is writing to the index."""
