@@ -1,0 +1,299 @@
+"""Chinese text analysis: jieba segmentation as a Whoosh tokenizer.
+
+This is the only module that knows jieba.
+
+* Positions are ordinal word positions: the n-th word of a text has position n, so a quoted phrase
+  lines up word by word.
+* Dictionary words inside a longer word ("sub-words", 三峡 in 三峡库区, 农业 in 中国农业发展银行) are
+  emitted at the position of the word that holds them: a search for the short word finds the long
+  one, and phrases built from whole words still line up.
+* Offsets are exact character offsets into the original text, however often a word repeats and
+  whatever normalisation changed, so highlights land on the right characters.
+* Text is folded before segmentation: NFKC (full-width letters and digits become ASCII) and Latin
+  lower case. Punctuation and spaces are not tokens.
+* A regional user dictionary shipped in the package is loaded into a private ``jieba.Tokenizer``;
+  jieba's global tokenizer is never touched. jieba loads once per process, lazily; the analyzer
+  objects hold only plain configuration, so Whoosh can pickle them into the index schema.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from whoosh.analysis import Token, Tokenizer
+
+DATA_DIR = Path(__file__).parent / "data"
+#: Name of the regional dictionary shipped in ``search/data/`` (重庆's districts, 一区两群, ...).
+REGIONAL_DICT = "userdict.txt"
+
+# Fold full-width ASCII (U+FF01..U+FF5E) and the ideographic space one to one. Punctuation that NFKC
+# would expand into several characters (… -> ...) is mapped to a single stable character instead, so
+# that the common case keeps a one-to-one mapping of characters and needs no offset table.
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FOLD.update({0x3000: 0x20, 0x2026: 0x22EF, 0x2025: 0x22EF, 0x2033: 0x22, 0x2034: 0x22})
+
+# A token must hold at least one letter, digit or ideograph; punctuation and spaces are skipped.
+_WORDLIKE = re.compile(r"[^\W_]")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+class Segment(NamedTuple):
+    """One token: folded text, character span in the original text, ordinal word position."""
+
+    text: str
+    start: int
+    end: int
+    pos: int
+    sub: bool  # True for a sub-word inside a longer word
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """Normalise ``text`` for matching (NFKC, full-width to ASCII).
+
+    :returns: the folded text and, when folding changed its length, a list giving for each folded
+        character the index of the original character it came from (``None`` means one to one).
+    """
+    folded = text.translate(_FOLD)
+    if folded.isascii():
+        return folded, None
+    normal = unicodedata.normalize("NFKC", folded)
+    if len(normal) == len(folded):
+        return normal, None
+    # Rare: a character that expands (㎡ -> m2) or combines. Fold character by character.
+    parts: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(folded):
+        out = unicodedata.normalize("NFKC", char)
+        parts.append(out)
+        origin.extend([index] * len(out))
+    return "".join(parts), origin
+
+
+_segmenters: dict[str, object] = {}
+_segmenters_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """A private, writable directory for jieba's dictionary cache."""
+    configured = os.environ.get("NEWS_SEARCH_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "news-search"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir()) / f"news-search-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
+def _import_jieba():
+    # jieba 0.42.1 has regexes with invalid escapes: silence exactly those warnings, nothing else.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"invalid escape sequence", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"invalid escape sequence", category=SyntaxWarning)
+        import jieba
+
+    return jieba
+
+
+def _resolve_userdict(userdict: str | None) -> Path | None:
+    if not userdict:
+        return None
+    path = Path(userdict)
+    return path if path.is_absolute() or path.exists() else DATA_DIR / userdict
+
+
+def segmenter(userdict: str | None = REGIONAL_DICT):
+    """The process-wide jieba tokenizer for ``userdict`` (loaded on first use, about a second)."""
+    key = userdict or ""
+    seg = _segmenters.get(key)
+    if seg is not None:
+        return seg
+    with _segmenters_lock:
+        seg = _segmenters.get(key)
+        if seg is None:
+            jieba = _import_jieba()
+            seg = jieba.Tokenizer()
+            directory = cache_dir()
+            directory.mkdir(parents=True, exist_ok=True)
+            seg.tmp_dir = str(directory)
+            # jieba logs its loading at DEBUG to its own stderr handler; keep that quiet while we load.
+            log = logging.getLogger("jieba")
+            level = log.level
+            log.setLevel(logging.WARNING)
+            try:
+                seg.initialize()
+                path = _resolve_userdict(userdict)
+                if path is not None:
+                    seg.load_userdict(str(path))
+            finally:
+                log.setLevel(level)
+            _segmenters[key] = seg
+    return seg
+
+
+def segment(text: str, *, subwords: bool = True, userdict: str | None = REGIONAL_DICT) -> list[Segment]:
+    """Split ``text`` into words with ordinal positions and original character offsets.
+
+    :param subwords: also emit dictionary words inside longer words, at the longer word's position
+    """
+    seg = segmenter(userdict)
+    folded, origin = fold(text)
+    freq = seg.FREQ
+    out: list[Segment] = []
+    append = out.append
+    offset = 0
+    pos = 0
+    for piece in seg.cut(folded):
+        start = offset
+        offset += len(piece)
+        if not _WORDLIKE.search(piece):
+            continue
+        end = offset
+        if origin is None:
+            ostart, oend = start, end
+        else:
+            ostart, oend = origin[start], origin[end - 1] + 1
+        word = piece.lower() if piece.isascii() else piece
+        size = len(piece)
+        if subwords and size > 2 and not piece.isascii():
+            seen = set()
+            for n in range(2, size):
+                for i in range(size - n + 1):
+                    sub = piece[i : i + n]
+                    if freq.get(sub) and sub not in seen:
+                        seen.add(sub)
+                        if origin is None:
+                            append(Segment(sub, start + i, start + i + n, pos, True))
+                        else:
+                            append(Segment(sub, origin[start + i], origin[start + i + n - 1] + 1, pos, True))
+        append(Segment(word, ostart, oend, pos, False))
+        pos += 1
+    return out
+
+
+def bigrams(text: str) -> list[Segment]:
+    """Overlapping character bigrams of each run of ideographs; other words whole.
+
+    Positions advance one per token, so a phrase of bigrams matches exactly where the characters
+    stand side by side: the bigram field finds a phrase however jieba cut the text around it. A run
+    of a single ideograph is emitted as that character.
+    """
+    folded, origin = fold(text)
+    out: list[Segment] = []
+    pos = 0
+    for match in _RUNS.finditer(folded):
+        run = match.group()
+        base = match.start()
+        if _CJK.match(run):
+            if len(run) == 1:
+                spans = [(0, 1)]
+            else:
+                spans = [(i, i + 2) for i in range(len(run) - 1)]
+            for i, j in spans:
+                s, e = base + i, base + j
+                if origin is not None:
+                    s, e = origin[s], origin[e - 1] + 1
+                out.append(Segment(run[i:j], s, e, pos, False))
+                pos += 1
+        else:
+            s, e = match.span()
+            if origin is not None:
+                s, e = origin[s], origin[e - 1] + 1
+            out.append(Segment(run.lower(), s, e, pos, False))
+            pos += 1
+    return out
+
+
+_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+")
+
+
+class _SegmentTokenizer(Tokenizer):
+    """Shared Whoosh plumbing: turn a list of :class:`Segment` into a stream of tokens."""
+
+    def _segments(self, value: str, mode: str) -> list[Segment]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return other is not None and self.__class__ is other.__class__ and self.__dict__ == other.__dict__
+
+    def __hash__(self):
+        return hash((self.__class__, tuple(sorted(self.__dict__.items()))))
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        for seg in self._segments(value, mode):
+            token.text = seg.text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = value[seg.start : seg.end]
+            if positions:
+                token.pos = start_pos + seg.pos
+            if chars:
+                token.startchar = start_char + seg.start
+                token.endchar = start_char + seg.end
+            yield token
+
+
+class ChineseTokenizer(_SegmentTokenizer):
+    """jieba words with ordinal positions; sub-words at their word's position (not when querying).
+
+    :param userdict: a dictionary file name in ``search/data/`` or a path; ``None`` for jieba's own
+    """
+
+    def __init__(self, userdict: str | None = REGIONAL_DICT):
+        self.userdict = userdict
+
+    def _segments(self, value, mode):
+        # A query uses whole words only: its sub-words are already found through the index side.
+        return segment(value, subwords=mode != "query", userdict=self.userdict)
+
+
+class BigramTokenizer(_SegmentTokenizer):
+    """Character bigrams of Chinese text (see :func:`bigrams`)."""
+
+    def _segments(self, value, mode):
+        return bigrams(value)
+
+
+def ChineseAnalyzer(userdict: str | None = REGIONAL_DICT) -> ChineseTokenizer:  # noqa: N802 - Whoosh style
+    """The analyzer for Chinese text fields."""
+    return ChineseTokenizer(userdict)
+
+
+def BigramAnalyzer() -> BigramTokenizer:  # noqa: N802 - Whoosh style
+    """The analyzer for the character-bigram field."""
+    return BigramTokenizer()

@@ -1,0 +1,121 @@
+import pickle
+import sys
+
+import pytest
+from whoosh import fields, index
+from whoosh.filedb.filestore import RamStorage
+from whoosh.qparser import QueryParser
+
+from search.analysis import ChineseAnalyzer, bigrams, fold, segment
+from search.schema import build_schema
+
+
+def tokens(text, **kw):
+    return [(t.text, t.pos, t.startchar, t.endchar) for t in ChineseAnalyzer()(text, positions=True, chars=True, **kw)]
+
+
+def test_positions_are_ordinal_words():
+    toks = [(t, p) for t, p, _, _ in tokens("推进一区两群协调发展", mode="query")]
+    assert toks == [("推进", 0), ("一区两群", 1), ("协调", 2), ("发展", 3)]
+
+
+def test_subwords_share_their_word_position():
+    toks = tokens("研究部署三峡库区发展")
+    by_text = {t: p for t, p, _, _ in toks}
+    assert by_text["三峡"] == by_text["库区"] == by_text["三峡库区"]
+    assert by_text["发展"] == by_text["三峡库区"] + 1
+
+
+def test_subwords_of_a_bank_name():
+    words = {t for t, *_ in tokens("中国农业发展银行")}
+    assert {"农业", "银行"} <= words
+
+
+def test_query_mode_has_no_subwords():
+    assert [t for t, *_ in tokens("三峡库区", mode="query")] == ["三峡库区"]
+
+
+def test_offsets_are_exact_for_repeated_words():
+    text = "重庆，重庆，还是重庆"
+    spans = [(s, e) for t, _, s, e in tokens(text) if t == "重庆"]
+    assert spans == [(0, 2), (3, 5), (8, 10)]
+    assert all(text[s:e] == "重庆" for s, e in spans)
+
+
+def test_offsets_survive_folding_that_changes_length():
+    text = "面积100㎡的房子在重庆"
+    toks = tokens(text)
+    chongqing = [(s, e) for t, _, s, e in toks if t == "重庆"]
+    assert [text[s:e] for s, e in chongqing] == ["重庆"]
+
+
+def test_full_width_and_case_fold():
+    toks = {t for t, *_ in tokens("ＡＩ大会：ＣＰＵ与iPhone １２３")}
+    assert {"ai", "cpu", "iphone", "123"} <= toks
+
+
+def test_punctuation_is_not_a_token():
+    assert all(t.strip("，。“”、 ") for t, *_ in tokens("“一区两群”，协调。"))
+
+
+def test_regional_dictionary_words_stay_whole():
+    words = [s.text for s in segment("渝东北三峡库区城镇群和成渝地区双城经济圈", subwords=False)]
+    assert "渝东北" in words and "三峡库区" in words and "成渝地区双城经济圈" in words
+
+
+def test_jieba_global_tokenizer_is_untouched():
+    assert [s.text for s in segment("一区两群", subwords=False)] == ["一区两群"]
+    jieba = sys.modules["jieba"]
+    jieba.dt.initialize()
+    assert "一区两群" not in jieba.dt.FREQ
+    assert jieba.lcut("推进一区两群") != ["推进", "一区两群"]
+
+
+def test_analyzer_pickles_as_plain_config():
+    analyzer = ChineseAnalyzer()
+    list(analyzer("预热"))
+    clone = pickle.loads(pickle.dumps(analyzer))
+    assert clone == analyzer
+    assert pickle.dumps(build_schema())
+
+
+def test_fold_keeps_one_to_one_for_common_text():
+    assert fold("ＡＢＣ……重庆")[1] is None
+
+
+def test_bigrams_have_consecutive_positions():
+    grams = bigrams("三峡库区 iPhone")
+    assert [(g.text, g.pos) for g in grams] == [("三峡", 0), ("峡库", 1), ("库区", 2), ("iphone", 3)]
+
+
+@pytest.fixture()
+def ram_index():
+    schema = fields.Schema(id=fields.ID(stored=True), body=fields.TEXT(analyzer=ChineseAnalyzer(), phrase=True))
+    ix = RamStorage().create_index(schema)
+    with ix.writer() as w:
+        w.add_document(id="seed", body="研究部署渝东北三峡库区城镇群发展，推进“一区两群”协调发展")
+        w.add_document(id="far", body="渝中区的企业家来到东北考察")
+    return ix
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ('"三峡库区城镇群"', ["seed"]),
+        ('"一区两群"', ["seed"]),
+        ("三峡", ["seed"]),
+        ("渝东北", ["seed"]),
+        ('"城镇群发展"', ["seed"]),
+    ],
+)
+def test_whoosh_phrase_and_subword_queries(ram_index, query, expected):
+    parser = QueryParser("body", ram_index.schema)
+    with ram_index.searcher() as s:
+        assert sorted(hit["id"] for hit in s.search(parser.parse(query))) == expected
+
+
+def test_index_round_trips_the_analyzer(tmp_path):
+    ix = index.create_in(str(tmp_path), build_schema())
+    ix.close()
+    reopened = index.open_dir(str(tmp_path))
+    assert reopened.schema["body"].analyzer == ChineseAnalyzer()
