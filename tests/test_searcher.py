@@ -1,0 +1,168 @@
+from datetime import date, datetime
+
+import pytest
+
+from search import NewsIndex, QueryError
+
+from .conftest import SEED_TITLE, ids
+
+
+def test_quoted_phrase_finds_the_seed_page_with_the_phrase_marked(news):
+    page = news.search('"一区两群"')
+    assert page.hits[0].title == SEED_TITLE
+    assert "<mark>一区两群</mark>" in page.hits[0].snippet
+
+
+@pytest.mark.parametrize("query", ['"三峡库区城镇群"', '"库区城镇群"', '"渝东南武陵山区城镇群"', "三峡库区城镇群"])
+def test_phrases_of_the_seed_page(news, query):
+    assert news.search(query).hits[0].title == SEED_TITLE
+
+
+def test_phrase_needs_adjacent_characters(news):
+    found = ids(news.search('"城镇群三峡"'))
+    assert found == []
+
+
+def test_subword_finds_long_word(news):
+    assert SEED_TITLE in [h.title for h in news.search("三峡").hits]
+    assert "case-bank" in ids(news.search("农业", per_page=50))
+
+
+def test_yudongbei_does_not_match_scattered_characters(news):
+    found = ids(news.search("渝东北", per_page=100))
+    assert found[0] != "case-yu-far" and "case-yu-far" not in found
+    assert SEED_TITLE in [h.title for h in news.search("渝东北").hits]
+
+
+def test_all_words_rank_above_one_word_repeated(news):
+    found = ids(news.search("重庆 轨道交通", per_page=100))
+    assert found.index("case-all-words") < found.index("case-one-word")
+
+
+def test_documents_with_some_words_still_come_back(news):
+    page = news.search("山城 不存在的词语组合")
+    assert "case-xss" in ids(page)
+
+
+def test_full_width_query_matches(news):
+    assert ids(news.search("ａｉ大会"))[0] == "case-fullwidth"
+    assert "case-fullwidth" in ids(news.search("cpu"))
+
+
+def test_title_is_the_first_sentence_when_missing(news):
+    hit = next(h for h in news.search("火锅").hits if h.id == "case-one-word")
+    assert hit.title == "重庆重庆重庆，重庆是一座山城。"
+
+
+def test_html_in_sources_is_escaped(news):
+    hit = news.search("山城快讯").hits[0]
+    assert hit.id == "case-xss"
+    assert "<script>" not in hit.title_html and "&lt;script&gt;" in hit.title_html
+    assert "<b>" not in hit.snippet and "&lt;b&gt;" in hit.snippet
+    assert "<mark>山城快讯</mark>" in hit.snippet
+
+
+def test_exact_duplicates_are_indexed_once(news):
+    assert "case-duplicate" not in ids(news.search("轨道交通", per_page=100))
+
+
+def test_source_filter(news):
+    page = news.search("重庆", source="华龙网", per_page=100)
+    assert page.total >= 2 and {h.source for h in page.hits} == {"华龙网"}
+
+
+def test_date_filter_is_inclusive_and_open_ended(news):
+    page = news.search("重庆", date_from="2023-08-01", date_to="2023-08-02", per_page=100)
+    assert page.hits and all(date(2023, 8, 1) <= h.date.date() <= date(2023, 8, 2) for h in page.hits)
+    up_to = news.search("渝中区", date_to=date(2019, 12, 31), per_page=100)
+    assert ids(up_to) == ["case-yu-far"]
+    assert all(
+        h.date and h.date >= datetime(2023, 1, 1)
+        for h in news.search("重庆", date_from="2023-01-01", per_page=100).hits
+    )
+
+
+def test_sort_by_date_is_newest_first(news):
+    page = news.search("重庆", sort="date", per_page=50)
+    dates = [h.date for h in page.hits if h.date]
+    assert dates == sorted(dates, reverse=True) and len(dates) > 10
+
+
+def test_paging_does_not_repeat_or_skip(news):
+    first = news.search("重庆", per_page=5)
+    second = news.search("重庆", page=2, per_page=5)
+    both = news.search("重庆", per_page=10)
+    assert ids(first) + ids(second) == ids(both)
+    assert first.total == second.total == both.total
+    assert news.search("重庆", page=999, per_page=10).hits == ()
+
+
+def test_boolean_syntax(news):
+    with_bank = set(ids(news.search("重庆 AND 贷款", per_page=100)))
+    assert "case-bank" in with_bank
+    assert "case-bank" not in ids(news.search("贷款 NOT 农业", per_page=100))
+    assert "case-bank" not in ids(news.search("贷款 -涪陵", per_page=100))
+    either = set(ids(news.search("火锅 OR 贷款", per_page=100)))
+    assert {"case-one-word", "case-bank"} <= either
+
+
+def test_title_field(news):
+    found = ids(news.search("title:轨道交通", per_page=100))
+    assert found[0] == "case-all-words"
+    assert "case-one-word" not in found
+
+
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', "(((重庆", "重庆)))", "title:", "foo:重庆", 'AND "', "重庆^^^", "\x00重庆\x07", "*", "NOT"]
+)
+def test_malformed_queries_never_raise_anything_but_query_error(news, query):
+    try:
+        page = news.search(query)
+    except QueryError as error:
+        assert str(error) and "\n" not in str(error)
+    else:
+        assert page.total >= 0
+
+
+def test_unknown_field_is_searched_as_words(news):
+    assert news.search("foo:重庆").total > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"query": ""}, "empty query"),
+        ({"query": "重" * 501}, "too long"),
+        ({"query": "重庆", "page": 0}, "page"),
+        ({"query": "重庆", "per_page": 1000}, "per_page"),
+        ({"query": "重庆", "sort": "random"}, "sort"),
+        ({"query": "重庆", "date_from": "yesterday"}, "not a date"),
+        ({"query": "重庆", "date_from": "2024-01-01", "date_to": "2023-01-01"}, "after"),
+    ],
+)
+def test_bad_requests_give_clear_errors(news, kwargs, message):
+    with pytest.raises(QueryError, match=message):
+        news.search(**kwargs)
+
+
+def test_article_lookup(news):
+    hit = news.search('"一区两群"').hits[0]
+    article = news.article(hit.id)
+    assert article.title == SEED_TITLE and article.source == "重庆日报"
+    assert news.article("no-such-id") is None
+    marked = NewsIndex.highlight(article.body, '"一区两群"')
+    assert marked.count("<mark>一区两群</mark>") == article.body.count("一区两群")
+
+
+def test_hit_json_shape(news):
+    data = news.search('"一区两群"').to_dict()
+    assert set(data) >= {"query", "total", "page", "per_page", "took_ms", "hits"}
+    hit = data["hits"][0]
+    assert set(hit) == {"id", "title", "title_html", "snippet", "date", "source", "url", "score"}
+    assert hit["date"] == "2020-06-20T09:53:00"
+
+
+def test_snippets_are_deterministic(news):
+    first = [h.snippet for h in news.search("重庆 发展").hits]
+    assert first == [h.snippet for h in news.search("重庆 发展").hits]
+    assert all(s.count("…") <= 6 for s in first)
