@@ -52,3 +52,35 @@ def test_serve_fails_in_one_line_when_nothing_can_be_indexed(tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("Error: ") and "Traceback" not in result.stderr
+
+
+def test_running_server_serves_a_rebuilt_index_under_load(tmp_path):
+    """Requests in flight on several threads while the index is rebuilt: none fails, and the new
+    index is served without a restart."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.error import HTTPError
+
+    from search import NewsIndex
+
+    old = [{"id": f"old-{i}", "title": f"旧闻{i}", "body": f"朝天门码头第{i}条旧闻。"} for i in range(20)]
+    new = [{"id": f"new-{i}", "title": f"新闻{i}", "body": f"朝天门码头第{i}条新闻。"} for i in range(30)]
+    index = tmp_path / "ix"
+    NewsIndex.rebuild([write_jsonl(tmp_path / "old.jsonl", old)], index)
+
+    def status(_):
+        try:
+            with urlopen(server.url + "/search?q=%E7%A0%81%E5%A4%B4", timeout=30) as response:  # 码头
+                return response.status
+        except HTTPError as error:
+            return error.code
+
+    with serve("--index", str(index), "--threads", "4") as server:
+        assert get_json(server.url + "/healthz")["documents"] == 20
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            during = pool.map(status, range(60))
+            NewsIndex.rebuild([write_jsonl(tmp_path / "new.jsonl", new)], index)
+            statuses = list(during)
+        assert set(statuses) == {200}
+        assert get_json(server.url + "/healthz")["documents"] == 30
+        found = get_json(server.url + "/api/search?q=%E7%A0%81%E5%A4%B4&per_page=50")
+        assert found["total"] == 30 and {hit["id"][:4] for hit in found["hits"]} == {"new-"}

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search import IndexNotFound, NewsIndex, QueryError, SearchError
+from search.indexer import current_generation
 from search.query import MAX_QUERY_LENGTH
 from search.searcher import MAX_PAGE, SORTS, to_datetime
 
@@ -231,15 +232,20 @@ _overview_lock = threading.Lock()
 def _overview() -> dict:
     """What the index holds, computed once per generation of the index."""
     index = get_index()
-    generation = index.info["generation"]
-    cache = current_app.extensions.setdefault("news_search_overview", {})
-    if cache.get("generation") != generation:
+    # Reading CURRENT is enough to know whether the index changed (info would open a reader).
+    served = current_generation(index.path)
+    if served is None:
+        raise IndexNotFound(str(index.path))
+    generation = served.name
+    state = current_app.extensions.setdefault("news_search_overview", {})
+    overview = state.get("overview")
+    if overview is None or overview["generation"] != generation:
         with _overview_lock:
-            if cache.get("generation") != generation:
+            overview = state.get("overview")
+            if overview is None or overview["generation"] != generation:
                 overview = index.overview()
-                cache.clear()
-                cache.update(overview)
-    return cache
+                state["overview"] = overview  # one assignment: readers see the old one or the new one
+    return overview
 
 
 @dataclass(frozen=True)
