@@ -411,3 +411,20 @@ def test_a_rebuilt_index_is_served_without_a_restart(tmp_path):
     assert after["documents"] == 2 and after["generation"] != before["generation"]
     assert "已收录 <strong>2</strong> 篇" in text(client.get("/"))
     assert client.get("/article/old-1").status_code == 404
+
+
+def test_flask_run_finds_the_app(monkeypatch, index_dir):
+    from flask.cli import ScriptInfo
+
+    monkeypatch.setenv("NEWS_SEARCH_INDEX", str(index_dir))
+    app = ScriptInfo(app_import_path="web").load_app()  # what `flask --app web run` does
+    assert app.test_client().get("/healthz").json["documents"] > 200
+
+
+def test_templates_never_mark_stored_text_safe():
+    from pathlib import Path
+
+    import web
+
+    for template in (Path(web.__file__).parent / "templates").glob("*.html"):
+        assert not re.search(r"\|\s*safe\b", template.read_text(encoding="utf-8")), template.name

@@ -113,20 +113,21 @@ def _whole_number(args, name: str, default: int, highest: int) -> int:
 
 
 def _day(args, name: str) -> str:
+    """A ``YYYY-MM-DD`` date parameter, or ``""`` when absent."""
     text = args.get(name, "").strip()
     if not text:
         return ""
-    try:
-        if len(text) != 10:
-            raise QueryError(text)
-        to_datetime(text)
-    except QueryError:
-        raise BadParameter(
-            name,
-            f"日期“{text[:20]}”无法识别，请用 YYYY-MM-DD 格式，例如 2020-06-20",
-            f"{name} is not a date: {text[:20]!r} (use YYYY-MM-DD)",
-        ) from None
-    return text
+    if len(text) == 10:
+        try:
+            to_datetime(text)
+            return text
+        except QueryError:
+            pass
+    raise BadParameter(
+        name,
+        f"日期“{text[:20]}”无法识别，请用 YYYY-MM-DD 格式，例如 2020-06-20",
+        f"{name} is not a date: {text[:20]!r} (use YYYY-MM-DD)",
+    )
 
 
 def search_params(args) -> SearchParams:
@@ -213,7 +214,7 @@ def article(article_id: str):
 
 @bp.get("/api/search")
 def api_search():
-    """The same JSON as ``news-search search --json``, with facets."""
+    """The same JSON as ``news-search search --json``, facets included."""
     result = search_params(request.args).search(facets=True)
     return jsonify(result.to_dict())
 
@@ -358,7 +359,8 @@ def _error(status: int, chinese: str, english: str, param: str | None = None, de
         return jsonify(body), status
     params = None
     if request.endpoint == "web.search":
-        params = SearchParams(q=request.args.get("q", "").strip()[:MAX_QUERY_LENGTH])
+        q = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
+        params = SearchParams(q=q, per_page=current_app.config["PER_PAGE"])
     page = render_template("error.html", status=status, message=chinese, detail=detail, params=params, param=param)
     return page, status
 
