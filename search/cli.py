@@ -13,6 +13,7 @@ import sys
 import click
 
 from .errors import SearchError
+from .indexer import current_generation
 from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, NewsIndex
 
@@ -121,7 +122,14 @@ def search_command(query, index_dir, per_page, page, sort, date_from, date_to, s
     """Search the index for QUERY (words, "phrases", AND/OR/NOT, -word, title:...)."""
     try:
         result = NewsIndex.open(index_dir).search(
-            query, page=page, per_page=per_page, sort=sort, date_from=date_from, date_to=date_to, source=source
+            query,
+            page=page,
+            per_page=per_page,
+            sort=sort,
+            date_from=date_from,
+            date_to=date_to,
+            source=source,
+            facets=as_json,
         )
     except SearchError as error:
         raise _fail(error) from None
@@ -134,6 +142,58 @@ def search_command(query, index_dir, per_page, page, sort, date_from, date_to, s
         date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
         click.echo(f"{rank:3}. {hit.title}")
         click.echo(f"     {date}  {hit.source or '-'}  {hit.id}")
+
+
+@cli.command("serve")
+@_index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Path(),
+    help="Where to build the index from if there is none yet (repeatable). Default: seeds/.",
+)
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+def serve(index_dir, host, port, sources, threads):
+    """Serve the search page and the JSON API with waitress (a production WSGI server).
+
+    If the index directory holds no index yet, it is first built from the sources.
+    """
+    import waitress
+
+    from web import create_app, warm_up
+
+    if current_generation(index_dir) is None:
+        sources = list(sources) or list(DEFAULT_SOURCES)
+        click.echo(f"No index in {index_dir}/ yet: building it from {', '.join(sources)} ...", err=True)
+        try:
+            summary = _run_rebuild(sources, index_dir, strict=False, show_bar=sys.stderr.isatty())
+        except SearchError as error:
+            raise _fail(error) from None
+        click.echo(
+            f"Indexed {summary.indexed} articles from {summary.files} files in {summary.seconds:.1f} s"
+            f" ({len(summary.skipped)} skipped)",
+            err=True,
+        )
+    app = create_app({"INDEX": index_dir})
+    try:
+        documents = warm_up(app)
+    except SearchError as error:
+        raise _fail(error) from None
+    server = waitress.create_server(app, host=host, port=port, threads=threads)
+    click.echo(f"Serving {documents} articles from {index_dir}/ (Ctrl-C to stop)", err=True)
+    listening = getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]
+    for address, bound in listening:
+        address = f"[{address}]" if ":" in address else address
+        click.echo(f"Listening on http://{address}:{bound}/")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 def main():  # pragma: no cover - console script entry point

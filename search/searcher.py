@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
@@ -55,8 +56,21 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class FacetValue:
+    """One value of a facet and how many matching articles have it."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
 class SearchPage:
-    """One page of results."""
+    """One page of results.
+
+    ``facets`` (when asked for) maps a facet name (``source``, ``year``) to its values, most
+    frequent first for ``source`` and newest first for ``year``. Each facet counts the articles
+    that match the query and every filter except its own, so the other values stay selectable.
+    """
 
     query: str
     total: int
@@ -64,6 +78,7 @@ class SearchPage:
     per_page: int
     took_ms: float
     hits: tuple[Hit, ...]
+    facets: dict[str, tuple[FacetValue, ...]] = field(default_factory=dict, hash=False)
 
     @property
     def pages(self) -> int:
@@ -77,6 +92,7 @@ class SearchPage:
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),
             "hits": [hit.to_dict() for hit in self.hits],
+            "facets": {name: [asdict(value) for value in values] for name, values in self.facets.items()},
         }
 
 
@@ -177,6 +193,13 @@ class NewsIndex:
             "generation": self._generation.name,
         }
 
+    def overview(self) -> dict:
+        """:attr:`info` plus ``facets``: every article counted by source and by year (for a front page)."""
+        info = self.info
+        with self._whoosh().searcher() as searcher:
+            info["facets"] = _facets(searcher, wq.Every(), None, None, None)
+        return info
+
     def close(self) -> None:
         with self._lock:
             if self._index is not None:
@@ -201,6 +224,7 @@ class NewsIndex:
         date_from=None,
         date_to=None,
         source: str | None = None,
+        facets: bool = False,
     ) -> SearchPage:
         """Search the index.
 
@@ -209,6 +233,7 @@ class NewsIndex:
         :param date_from: earliest publication date (date, datetime or ``YYYY-MM-DD``), inclusive
         :param date_to: latest publication date, inclusive
         :param source: only articles from this source (exact name)
+        :param facets: also count the matching articles by ``source`` and by ``year``
         :raises QueryError: for an empty or over-long query or a bad page, sort or date
         """
         started = time.perf_counter()
@@ -237,8 +262,9 @@ class NewsIndex:
                 self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed)
                 for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
             )
+            counts = _facets(searcher, parsed.query, start, end, source) if facets else {}
         took = (time.perf_counter() - started) * 1000
-        return SearchPage(parsed.text, total, page, per_page, took, hits)
+        return SearchPage(parsed.text, total, page, per_page, took, hits, counts)
 
     @staticmethod
     def _hit(stored, score, parsed: ParsedQuery) -> Hit:
@@ -283,6 +309,33 @@ class NewsIndex:
         return highlight.mark_all(text, parsed.words, parsed.phrases)
 
 
+def _facets(searcher, query, start, end, source) -> dict[str, tuple[FacetValue, ...]]:
+    """Count the articles matching ``query`` by source (within the date filter) and by year of
+    publication (within the source filter): each facet ignores its own filter.
+
+    One pass over the matching document numbers, reading the two sortable columns; no scoring.
+    """
+    reader = searcher.reader()
+    sources = reader.column_reader(fields.SOURCE, translate=True)
+    # Undated articles hold 0 in the column, which reads back as datetime.min.
+    published = reader.column_reader(fields.PUBLISHED, translate=True)
+    low, high = start or _EARLIEST, end or _LATEST
+    dated = start is not None or end is not None
+    by_source: Counter[str] = Counter()
+    by_year: Counter[str] = Counter()
+    for docnum in searcher.docs_for_query(query):
+        name = sources[docnum]
+        when = published[docnum]
+        if not dated or low <= when <= high:
+            by_source[name] += 1
+        if when != datetime.min and (not source or name == source):
+            by_year[str(when.year)] += 1
+    return {
+        "source": tuple(FacetValue(v, n) for v, n in sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
+        "year": tuple(FacetValue(v, n) for v, n in sorted(by_year.items(), reverse=True)),
+    }
+
+
 def _check_paging(page, per_page) -> tuple[int, int]:
     try:
         page, per_page = int(page), int(per_page)
@@ -295,4 +348,4 @@ def _check_paging(page, per_page) -> tuple[int, int]:
     return page, per_page
 
 
-__all__ = ["Article", "Hit", "NewsIndex", "SearchPage", "StoredArticle", "to_datetime"]
+__all__ = ["Article", "FacetValue", "Hit", "NewsIndex", "SearchPage", "StoredArticle", "to_datetime"]

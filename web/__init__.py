@@ -1,0 +1,77 @@
+"""The web front end: a search box, ranked and highlighted results, filters and article pages.
+
+``create_app(config=None)`` builds the Flask app (``flask --app web run`` finds it). Settings come
+from defaults, then ``NEWS_SEARCH_*`` environment variables (``NEWS_SEARCH_INDEX=/srv/index``), then
+the ``config`` mapping given by the caller (the ``news-search serve`` command or a test).
+
+Nothing is opened at import time or in ``create_app``: the app holds one :class:`search.NewsIndex`
+per process, which opens the index at the first request, gives each search its own Whoosh searcher
+and notices a rebuilt index at the next search, so a running server serves a new index without a
+restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from search import NewsIndex
+from search.searcher import MAX_PER_PAGE
+
+#: Settings and their defaults; each can be set as ``NEWS_SEARCH_<NAME>`` in the environment.
+DEFAULTS = {
+    # The index directory (as written by `news-search index rebuild`).
+    "INDEX": "index",
+    # Hits per page by default, and the most a request may ask for.
+    "PER_PAGE": 10,
+    "MAX_PER_PAGE": 50,
+    # The name shown in the header and page titles.
+    "SITE_NAME": "渝闻搜索",
+    "TAGLINE": "重庆新闻全文检索",
+    # Queries offered on the front page.
+    "EXAMPLES": ["一区两群", "成渝地区双城经济圈", "轨道交通", "长江禁捕", "火锅"],
+}
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the app.
+
+    :param config: settings that win over the defaults and the environment (``INDEX``, ``PER_PAGE``,
+        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, and Flask's own such as ``TESTING``)
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("NEWS_SEARCH")
+    if config is not None:
+        app.config.from_mapping(config)
+    app.config["INDEX"] = str(app.config["INDEX"])
+    app.config["MAX_PER_PAGE"] = max(1, min(int(app.config["MAX_PER_PAGE"]), MAX_PER_PAGE))
+    app.config["PER_PAGE"] = max(1, min(int(app.config["PER_PAGE"]), app.config["MAX_PER_PAGE"]))
+    app.json.ensure_ascii = False
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.json.sort_keys = False
+
+    # One index per process; NewsIndex opens nothing until the first search.
+    app.extensions["news_search"] = NewsIndex(app.config["INDEX"])
+
+    from . import views
+
+    app.register_blueprint(views.bp)
+    views.install(app)
+    return app
+
+
+def warm_up(app: Flask) -> int:
+    """Open the index and load the segmenter now, so that the first reader does not wait for them.
+
+    :returns: the number of articles in the index
+    :raises search.IndexNotFound: when there is no index
+    """
+    index: NewsIndex = app.extensions["news_search"]
+    index.search("重庆", per_page=1)
+    return index.doc_count
+
+
+__all__ = ["DEFAULTS", "create_app", "warm_up"]
