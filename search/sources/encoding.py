@@ -77,8 +77,13 @@ def decode(data: bytes, path: str, hint: str | None = None) -> str:
             raise SourceError(path, f"unknown text encoding: bad {bom} text at byte {error.start}") from None
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as error:
+        if error.end == len(data) and error.start >= len(data) - 3:
+            # A file cut off inside its last character: the rest is good UTF-8.
+            try:
+                return data[: error.start].decode("utf-8")
+            except UnicodeDecodeError:
+                pass
     if looks_binary(data):
         raise SourceError(path, "binary file, not text")
     if hint and hint not in ("utf-8", "ascii"):
@@ -118,7 +123,8 @@ def _repair(data: bytes) -> str | None:
         text = data.decode(encoding, errors="replace")
         bad = text.count("\ufffd")
         cjk = len(_CJK.findall(text))
-        if cjk and bad * REPAIRABLE <= cjk:
+        # No bad byte at all means the detector found the text itself implausible: not ours to repair.
+        if bad and bad * REPAIRABLE <= cjk:
             return text
     return None
 
