@@ -67,6 +67,7 @@ _REPORTER_VERBS = re.compile(
     r"^(?:获悉|了解|从|在|近日|日前|昨日|今日|今天|昨天|来到|走进|看到|注意到|发现|采访|获得|得知|调查|探访|实地|随|跟随|\d)"
 )
 _NAMES = re.compile(r"^(?:[\u4e00-\u9fffA-Za-z·]{2,6}(?:[\s、，,/／]+|$)){1,8}$")
+_REPORTER_WORD = re.compile(r"[记記]者|通[讯訊]|[实實][习習]生")
 _LEAD_BYLINE = re.compile(
     r"(?:本报讯|讯|电|报道)\s*[（(]\s*((?:(?:本报|特约|见习|实习)?记者|通讯员|实习生)[^）()（]{1,40})[）)]"
 )
@@ -91,9 +92,12 @@ _SIMPLIFY = str.maketrans(
 )
 
 
+_TRADITIONAL = re.compile("[" + "".join(chr(code) for code in _SIMPLIFY) + "]")
+
+
 def simplified(line: str) -> str:
     """``line`` with the traditional characters the classifiers know written in simplified form."""
-    return line.translate(_SIMPLIFY)
+    return line.translate(_SIMPLIFY) if _TRADITIONAL.search(line) else line
 
 
 def clean_line(line: str) -> str:
@@ -163,6 +167,8 @@ def byline_of(line: str) -> str | None:
 def lead_byline(paragraph: str) -> str | None:
     """The reporters named at the start of a lead: 本报讯（记者 张三 通讯员 李四）."""
     head = paragraph[:80]
+    if not _REPORTER_WORD.search(head):
+        return None
     match = _LEAD_BYLINE.search(simplified(head))
     return head[match.start(1) : match.end(1)].strip() if match else None
 

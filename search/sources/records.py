@@ -145,6 +145,35 @@ def clean_body(text: str) -> str:
     return "\n".join(line for line in map(bp.strip_line, text.splitlines()) if line)
 
 
+# Records of one export share their keys: which of them serve each article field is worked out
+# once per key set (and field map), not once per record.
+_PLANS: dict[tuple, tuple[FieldMap, dict[str, tuple[str, ...]]]] = {}
+
+
+def _plan(record: Mapping[str, Any], fields: FieldMap) -> dict[str, tuple[str, ...]]:
+    key = (tuple(record), id(fields))
+    cached = _PLANS.get(key)
+    if cached is not None:
+        return cached[1]
+    lowered = {str(k).lower(): k for k in record}
+    plan = {}
+    for target, names in fields.items():
+        present = [name if "." in name or name in record else lowered.get(name) for name in names]
+        plan[target] = tuple(dict.fromkeys(name for name in present if name is not None))
+    if len(_PLANS) >= 512:
+        _PLANS.clear()
+    _PLANS[key] = (fields, plan)  # the map is kept alive with its entry, so its id stays its own
+    return plan
+
+
+def _value(record: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = _lookup(record, name) if "." in name else record[name]
+        if not _empty(value):
+            return value
+    return None
+
+
 def record_article(record: Mapping[str, Any], path: str, fields: FieldMap) -> Article:
     """The article a record holds.
 
@@ -152,24 +181,25 @@ def record_article(record: Mapping[str, Any], path: str, fields: FieldMap) -> Ar
     """
     if not isinstance(record, Mapping):
         raise RecordError("bad record: not an object")
-    body = clean_body(_text(_first(record, fields["body"])))
-    title = _LINE_BREAKS.sub(" ", _text(_first(record, fields["title"]))).strip(bp.STRIP)
+    plan = _plan(record, fields)
+    body = clean_body(_text(_value(record, plan["body"])))
+    title = _LINE_BREAKS.sub(" ", _text(_value(record, plan["title"]))).strip(bp.STRIP)
     if not body:
         what = f" {title!r}" if title else ""
         raise RecordError(f"empty record: no article text{what}")
-    url = _text(_first(record, fields["url"]))
-    raw_date = _first(record, fields["date"])
+    url = _text(_value(record, plan["url"]))
+    raw_date = _value(record, plan["date"])
     published = parse_date(raw_date if isinstance(raw_date, int | float) else _text(raw_date))
-    byline = _text(_first(record, fields["byline"]), "、")
+    byline = _text(_value(record, plan["byline"]), "、")
     if not byline:
         found = [bp.lead_byline(body), bp.byline_of(body.rsplit("\n", 1)[-1])]
         byline = "; ".join(b for b in found if b)
     return Article(
-        id=_text(_first(record, fields["id"])),
+        id=_text(_value(record, plan["id"])),
         title=title,
         body=body,
         published=published or date_from_url(url),
-        source=_text(_first(record, fields["source"])) or site_name(url),
+        source=_text(_value(record, plan["source"])) or site_name(url),
         url=url,
         byline=byline,
         path=path,
