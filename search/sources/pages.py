@@ -36,6 +36,7 @@ _URL = re.compile(r"https?://[^\s\"'<>()（）]+")
 _COPYRIGHT_YEAR = re.compile(
     r"(?:©|\(c\)|copyright)[^\n]{0,20}?((?:19|20)\d{2})(?:\s*[-–—~]\s*((?:19|20)\d{2}))?", re.I
 )
+_CLAUSE_END = re.compile(r"[。；;，,、]$")
 _BODY_YEAR = re.compile(r"((?:19[89]|20\d)\d)年")
 
 
@@ -85,7 +86,7 @@ class _Page:
 
     def _date_of(self, line: str) -> datetime | None:
         """The date a metadata-like line holds (with its year, or a day and time in this year)."""
-        if len(line) > 100 or bp.ends_sentence(line) or "。" in line:
+        if len(line) > 100 or "。" in line or _CLAUSE_END.search(line):
             return None
         if has_full_date(line):
             return parse_date(line)
@@ -126,19 +127,21 @@ class _Page:
 
     # Title -----------------------------------------------------------------------------------------
 
-    def _is_title_candidate(self, line: str) -> bool:
+    def _is_title_candidate(self, line: str, names: bool = False) -> bool:
         return (
             4 <= len(line) <= 100
+            and (names or not _is_source_name(line))
             and not bp.is_nav(line)
             and not bp.is_furniture(line)
             and not bp.ends_sentence(line)
             and "。" not in line
         )
 
-    def _title_above(self, meta: int) -> str:
+    def _title_above(self, meta: int, shortest: int = 6) -> str:
         run: list[str] = []
         for line in reversed(self.lines[max(0, meta - 6) : meta]):
-            if not self._is_title_candidate(line):
+            # Section names above a date line (新闻中心, 本地新闻) are short; headlines are not.
+            if not self._is_title_candidate(line, names=shortest < 6) or len(line) < shortest:
                 if run:
                     break
                 continue
@@ -165,6 +168,8 @@ class _Page:
             title = self._title_above(meta)
             start = meta + 1
             source = bp.source_of(without_dates(lines[meta]))
+            if not source and meta and _is_source_name(lines[meta - 1]):
+                source = lines[meta - 1]  # the paper or account named just above its date
             self._take_byline_parts(lines[meta])
             # More metadata lines (source, author, share buttons) between it and the article.
             while start < len(lines) and (self._is_meta(lines[start]) or bp.is_nav(lines[start])):
@@ -176,6 +181,8 @@ class _Page:
                 if start < len(lines) and self._is_title_candidate(lines[start]) and len(lines[start]) <= 60:
                     title = lines[start]
                     start += 1
+                else:
+                    title = self._title_above(meta, shortest=4)
         else:
             start = 0
             while start < min(len(lines), HEADER_LINES) and (bp.is_nav(lines[start]) or bp.is_furniture(lines[start])):
@@ -220,6 +227,11 @@ class _Page:
                 if date:
                     return date
         return None
+
+
+def _is_source_name(line: str) -> bool:
+    """A line that is nothing but a paper, site or station name (重庆日报, 上游新闻)."""
+    return len(line) <= 12 and bp.source_of(line) == line
 
 
 def article_body(lines: list[str], title: str) -> tuple[str, list[str], int]:
