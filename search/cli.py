@@ -16,6 +16,7 @@ from .errors import SearchError
 from .indexer import current_generation
 from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, NewsIndex
+from .sources import parse_field_options
 
 DEFAULT_INDEX = "index"
 DEFAULT_SOURCES = ("seeds",)
@@ -63,15 +64,26 @@ def index():
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable file, exit non-zero.")
 @click.option("--silent", is_flag=True, help="No progress bar.")
-def index_rebuild(sources, index_dir, as_json, strict, silent):
+@click.option(
+    "--field",
+    "field_options",
+    multiple=True,
+    metavar="FIELD=NAME[,NAME]",
+    help="Read an article field from differently named record fields, e.g. body=maintext (repeatable).",
+)
+def index_rebuild(sources, index_dir, as_json, strict, silent, field_options):
     """Rebuild the index from source files, then swap it in atomically.
 
     The index being served stays in place until the new one is complete.
     """
     sources = list(sources) or list(DEFAULT_SOURCES)
+    try:
+        fields = parse_field_options(field_options)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--field") from None
     show_bar = not (silent or as_json) and sys.stderr.isatty()
     try:
-        summary = _run_rebuild(sources, index_dir, strict, show_bar)
+        summary = _run_rebuild(sources, index_dir, strict, show_bar, fields)
     except SearchError as error:
         raise _fail(error) from None
     if as_json:
@@ -84,11 +96,14 @@ def index_rebuild(sources, index_dir, as_json, strict, silent):
     for skipped in summary.skipped:
         where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
         click.echo(f"  skipped {where}: {skipped.reason}", err=True)
+    if summary.reasons:
+        counts = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.reasons.items()))
+        click.echo(f"  skipped by reason: {counts}", err=True)
 
 
-def _run_rebuild(sources, index_dir, strict, show_bar):
+def _run_rebuild(sources, index_dir, strict, show_bar, fields=None):
     if not show_bar:
-        return rebuild_index(sources, index_dir, strict=strict)
+        return rebuild_index(sources, index_dir, strict=strict, fields=fields)
     bar = None
 
     def progress(done, total, indexed):
@@ -100,7 +115,7 @@ def _run_rebuild(sources, index_dir, strict, show_bar):
         bar.update(done - bar.pos)
 
     try:
-        return rebuild_index(sources, index_dir, strict=strict, on_progress=progress)
+        return rebuild_index(sources, index_dir, strict=strict, on_progress=progress, fields=fields)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

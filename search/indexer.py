@@ -24,8 +24,8 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -225,11 +225,13 @@ def rebuild(
     on_progress: ProgressFn | None = None,
     limitmb: int = 256,
     lock_timeout: float = LOCK_TIMEOUT,
+    fields: Mapping[str, str | Iterable[str]] | None = None,
 ) -> RebuildSummary:
     """Index every article under ``sources`` into a new generation of ``index_dir`` and serve it.
 
     :param strict: stop at the first unreadable file or record (raise its :class:`SourceError`)
     :param on_progress: called as ``(files_done, files_total, articles_indexed)``
+    :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
     :raises SourceError: in strict mode, or when nothing at all could be indexed
     :raises IndexLocked: when another writer holds the index
     """
@@ -249,7 +251,7 @@ def rebuild(
         build = root / ("build-" + _stamp())
         build.mkdir()
         try:
-            indexed, duplicates = _write(build, files, on_error, on_progress, limitmb)
+            indexed, duplicates = _write(build, files, on_error, on_progress, limitmb, fields)
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
@@ -285,6 +287,7 @@ def _write(
     on_error: Callable[[SourceError], None],
     on_progress: ProgressFn | None,
     limitmb: int,
+    fields: Mapping[str, str | Iterable[str]] | None = None,
 ) -> tuple[int, int]:
     index = whoosh_index.create_in(str(build), build_schema())
     seen_ids: set[str] = set()
@@ -293,10 +296,17 @@ def _write(
     try:
         with index.writer(limitmb=limitmb) as writer:
             for done, path in enumerate(files, 1):
-                for article in read_sources([path], on_error):
-                    if article.id in seen_ids or article.digest in seen_bodies:
+                for article in read_sources([path], on_error, fields=fields):
+                    if article.digest in seen_bodies:
                         duplicates += 1
                         continue
+                    if article.id in seen_ids:
+                        # Two different articles under one id (ids of two exports that overlap):
+                        # keep both, the second under an id its text makes stable.
+                        article = replace(article, id=f"{article.id}-{article.digest[:8]}")
+                        if article.id in seen_ids:
+                            duplicates += 1
+                            continue
                     seen_ids.add(article.id)
                     seen_bodies.add(article.digest)
                     writer.add_document(**document(article))

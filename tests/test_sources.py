@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from search.errors import SourceError
-from search.sources import headline, parse_date, read_sources
+from search.sources import date_from_url, headline, parse_date, read_sources
 
 from .conftest import SEED_PAGE, SEED_TITLE
 
@@ -127,3 +127,49 @@ def test_headline_falls_back_to_first_sentence():
     assert headline("", "第一句话。第二句话。") == "第一句话。"
     assert headline(" 标题 ", "正文") == "标题"
     assert len(headline("", "长" * 200)) == 60
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2020年06月20日09:53", datetime(2020, 6, 20, 9, 53)),
+        ("2020年6月20日 星期六 09:53", datetime(2020, 6, 20, 9, 53)),
+        ("2020.06.20", datetime(2020, 6, 20)),
+        ("２０２０年６月２０日　９：５３", datetime(2020, 6, 20, 9, 53)),
+        ("二〇二〇年六月二十日", datetime(2020, 6, 20)),
+        ("二〇一九年十二月三十一日", datetime(2019, 12, 31)),
+        ("2020-06-20T09:53:00+08:00", datetime(2020, 6, 20, 9, 53)),
+        ("20200620", datetime(2020, 6, 20)),
+        (1592617980, datetime(2020, 6, 20, 9, 53)),
+        (1592617980000, datetime(2020, 6, 20, 9, 53)),
+        ("06-20 09:53", None),  # no year given, none assumed
+        ("Copyright 2012-2024", None),
+    ],
+)
+def test_parse_date_more_forms(text, expected):
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://www.chinanews.com/cj/2020/04-01/9144383.shtml", datetime(2020, 4, 1)),
+        ("http://gongyi.sohu.com/20120706/n347457739.shtml", datetime(2012, 7, 6)),
+        ("http://www.xinhuanet.com/2020-06/20/c_1126137296.htm", datetime(2020, 6, 20)),
+        ("http://cq.people.com.cn/n2/2020/0620/c365401-34101112.html", datetime(2020, 6, 20)),
+        ("http://www.cq.gov.cn/zwxx/t20200620_123.html", datetime(2020, 6, 20)),
+        ("http://gongyi.sohu.com/s2008/sourceoflife/", None),
+    ],
+)
+def test_date_from_url(url, expected):
+    assert date_from_url(url) == expected
+
+
+def test_a_few_bad_bytes_do_not_lose_a_gb18030_file(tmp_path):
+    text = SEED_PAGE.read_text(encoding="utf-8")
+    data = text.encode("gb18030")
+    cut = data.index("会议指出".encode("gb18030"))
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(data[:cut] + b"\xff" + data[cut:])
+    (article,), errors = read([path])
+    assert errors == [] and article.title == SEED_TITLE and "\ufffd会议指出" in article.body
