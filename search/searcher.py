@@ -7,6 +7,7 @@ serves the new index without a restart. Each search uses its own Whoosh searcher
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
@@ -16,8 +17,8 @@ from datetime import time as dtime
 from pathlib import Path
 
 from markupsafe import Markup
+from whoosh import collectors, sorting
 from whoosh import query as wq
-from whoosh import sorting
 
 from . import highlight
 from . import schema as fields
@@ -25,10 +26,14 @@ from .errors import IndexNotFound, QueryError
 from .indexer import RebuildSummary, current_generation, open_generation, read_meta, rebuild
 from .query import ParsedQuery, parse
 from .sources import Article, headline
+from .updater import UpdateSummary, update
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
+#: Seconds a search may spend finding matches (and again counting facets) before it stops and
+#: returns what it found, flagged ``partial``; ``None`` or 0: no limit.
+TIME_LIMIT = 3.0
 # NumericRange(None, x) on Whoosh's unsigned DATETIME matches everything: always give both ends.
 _EARLIEST = datetime(1800, 1, 1)
 _LATEST = datetime(2200, 1, 1)
@@ -79,6 +84,9 @@ class SearchPage:
     took_ms: float
     hits: tuple[Hit, ...]
     facets: dict[str, tuple[FacetValue, ...]] = field(default_factory=dict, hash=False)
+    #: The search ran out of time (:data:`TIME_LIMIT`): the hits, total and facets are what it
+    #: had found by then.
+    partial: bool = False
 
     @property
     def pages(self) -> int:
@@ -93,6 +101,7 @@ class SearchPage:
             "took_ms": round(self.took_ms, 2),
             "hits": [hit.to_dict() for hit in self.hits],
             "facets": {name: [asdict(value) for value in values] for name, values in self.facets.items()},
+            "partial": self.partial,
         }
 
 
@@ -144,19 +153,22 @@ class NewsIndex:
     >>> page.hits[0].title                       # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, time_limit: float | None = TIME_LIMIT):
+        """:param time_limit: seconds a search may run before it returns partial results (``None``: no limit)"""
         self.path = Path(path)
+        self.time_limit = time_limit
         self._lock = threading.Lock()
         self._index = None
         self._generation: Path | None = None
 
     @classmethod
-    def open(cls, path: str | Path = "index") -> NewsIndex:
+    def open(cls, path: str | Path = "index", time_limit: float | None = TIME_LIMIT) -> NewsIndex:
         """Open the index at ``path``.
 
+        :param time_limit: seconds a search may run before it returns partial results (``None``: no limit)
         :raises IndexNotFound: when there is no index there
         """
-        index = cls(path)
+        index = cls(path, time_limit)
         index._whoosh()
         return index
 
@@ -164,6 +176,11 @@ class NewsIndex:
     def rebuild(sources, path: str | Path = "index", **options) -> RebuildSummary:
         """Rebuild the index at ``path`` from source files or folders (see :func:`search.indexer.rebuild`)."""
         return rebuild(sources, path, **options)
+
+    @staticmethod
+    def update(sources=None, path: str | Path = "index", **options) -> UpdateSummary:
+        """Add new, replace changed and (``prune=True``) remove gone articles (see :func:`search.updater.update`)."""
+        return update(sources, path, **options)
 
     # The served generation ---------------------------------------------------------------------------
 
@@ -256,15 +273,16 @@ class NewsIndex:
             options = {"limit": page * per_page, "filter": flt}
             if sort == "date":
                 options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
-            results = searcher.search(parsed.query, **options)
-            total = len(results)
+            results, total, partial = _run_limited(searcher, parsed.query, options, self.time_limit)
             hits = tuple(
                 self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed)
                 for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
             )
-            counts = _facets(searcher, parsed.query, start, end, source) if facets else {}
+            counts = {}
+            if facets and not partial:
+                counts, partial = _facets_limited(searcher, parsed.query, start, end, source, self.time_limit)
         took = (time.perf_counter() - started) * 1000
-        return SearchPage(parsed.text, total, page, per_page, took, hits, counts)
+        return SearchPage(parsed.text, total, page, per_page, took, hits, counts, partial)
 
     @staticmethod
     def _hit(stored, score, parsed: ParsedQuery) -> Hit:
@@ -279,7 +297,8 @@ class NewsIndex:
             date=stored.get(fields.PUBLISHED),
             source=stored.get(fields.SOURCE, ""),
             url=stored.get(fields.URL, ""),
-            score=round(float(score), 4) if score is not None else None,
+            # A boost such as 重庆^999…9 makes the score infinite, which JSON cannot carry.
+            score=round(float(score), 4) if score is not None and math.isfinite(score) else None,
         )
 
     def article(self, article_id: str) -> StoredArticle | None:
@@ -309,7 +328,7 @@ class NewsIndex:
         return highlight.mark_all(text, parsed.words, parsed.phrases)
 
 
-def _facets(searcher, query, start, end, source) -> dict[str, tuple[FacetValue, ...]]:
+def _facets(searcher, query, start, end, source, deadline=None) -> dict[str, tuple[FacetValue, ...]]:
     """Count the articles matching ``query`` by source (within the date filter) and by year of
     publication (within the source filter): each facet ignores its own filter.
 
@@ -323,7 +342,9 @@ def _facets(searcher, query, start, end, source) -> dict[str, tuple[FacetValue, 
     dated = start is not None or end is not None
     by_source: Counter[str] = Counter()
     by_year: Counter[str] = Counter()
-    for docnum in searcher.docs_for_query(query):
+    for seen, docnum in enumerate(searcher.docs_for_query(query)):
+        if deadline is not None and not seen % 1024 and time.monotonic() > deadline:
+            raise collectors.TimeLimit
         name = sources[docnum]
         when = published[docnum]
         if not dated or low <= when <= high:
@@ -334,6 +355,72 @@ def _facets(searcher, query, start, end, source) -> dict[str, tuple[FacetValue, 
         "source": tuple(FacetValue(v, n) for v, n in sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
         "year": tuple(FacetValue(v, n) for v, n in sorted(by_year.items(), reverse=True)),
     }
+
+
+# Time limit ------------------------------------------------------------------------------------------
+# A query that would run too long (a long list of common words on a large index) is cut off with the
+# hits found so far, instead of pinning a server thread. Kept apart from the search path above.
+
+
+class _Deadline(collectors.WrappingCollector):
+    """Collects like its child until the clock passes ``deadline``, then raises ``TimeLimit``.
+
+    The same as Whoosh's ``TimeLimitCollector(use_alarm=False)`` (the clock is checked at every
+    match, so it works in any thread), without a timer thread for every search, and placed inside
+    the filter (Whoosh's wrapper, put around a filtered collector, bypasses the filter).
+    """
+
+    def __init__(self, child, deadline: float):
+        super().__init__(child)
+        self.deadline = deadline
+        self.matched = 0
+
+    def computes_count(self):
+        return self.child.computes_count()
+
+    def collect(self, sub_docnum):
+        key = self.child.collect(sub_docnum)
+        self.matched += 1
+        if time.monotonic() > self.deadline:
+            raise collectors.TimeLimit
+        return key
+
+
+def _run_limited(searcher, query, options: dict, time_limit: float | None):
+    """``searcher.search(query, **options)`` within ``time_limit`` seconds: ``(results, total, partial)``.
+
+    Out of time, the results are the best of the matches found so far and ``total`` counts those.
+    """
+    if not time_limit:
+        results = searcher.search(query, **options)
+        return results, len(results), False
+    options = dict(options)
+    allow = options.pop("filter", None)
+    limited = _Deadline(searcher.collector(**options), time.monotonic() + time_limit)
+    collector = collectors.FilterCollector(limited, allow) if allow is not None else limited
+    try:
+        searcher.search_with_collector(query, collector)
+    except collectors.TimeLimit:
+        return collector.results(), limited.matched, True
+    results = collector.results()
+    if limited.computes_count():
+        return results, limited.matched, False
+    # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again: within
+    # the time left, else the count so far.
+    counted = 0
+    for counted, _ in enumerate(collector.all_ids(), 1):
+        if not counted % 1024 and time.monotonic() > limited.deadline:
+            return results, max(counted, results.scored_length()), True
+    return results, counted, False
+
+
+def _facets_limited(searcher, query, start, end, source, time_limit: float | None):
+    """:func:`_facets` within ``time_limit`` seconds: ``(facets, partial)``; out of time, no facets."""
+    deadline = time.monotonic() + time_limit if time_limit else None
+    try:
+        return _facets(searcher, query, start, end, source, deadline), False
+    except collectors.TimeLimit:
+        return {}, True
 
 
 def _check_paging(page, per_page) -> tuple[int, int]:

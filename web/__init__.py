@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from search import NewsIndex
-from search.searcher import MAX_PER_PAGE
+from search.searcher import MAX_PER_PAGE, TIME_LIMIT
 
 #: Settings and their defaults; each can be set as ``NEWS_SEARCH_<NAME>`` in the environment.
 DEFAULTS = {
@@ -31,6 +31,9 @@ DEFAULTS = {
     "TAGLINE": "重庆新闻全文检索",
     # Queries offered on the front page.
     "EXAMPLES": ["一区两群", "成渝地区双城经济圈", "轨道交通", "长江禁捕", "火锅"],
+    # Seconds a search may run before it stops with the results found so far (flagged partial);
+    # 0 or null: no limit.
+    "TIME_LIMIT": TIME_LIMIT,
 }
 
 
@@ -38,7 +41,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     """Build the app.
 
     :param config: settings that win over the defaults and the environment (``INDEX``, ``PER_PAGE``,
-        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, and Flask's own such as ``TESTING``)
+        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, ``TIME_LIMIT``, and Flask's own
+        such as ``TESTING``)
     """
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -54,7 +58,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.json.sort_keys = False
 
     # One index per process; NewsIndex opens nothing until the first search.
-    app.extensions["news_search"] = NewsIndex(app.config["INDEX"])
+    app.config["TIME_LIMIT"] = max(0.0, float(app.config["TIME_LIMIT"] or 0)) or None
+    app.extensions["news_search"] = NewsIndex(app.config["INDEX"], time_limit=app.config["TIME_LIMIT"])
 
     from . import views
 
