@@ -8,6 +8,7 @@ serves the new index without a restart. Each search uses its own Whoosh searcher
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import Counter
@@ -254,6 +255,7 @@ class NewsIndex:
         :raises QueryError: for an empty or over-long query or a bad page, sort or date
         """
         started = time.perf_counter()
+        query, source = _valid_text(query), _valid_text(source)
         page, per_page = _check_paging(page, per_page)
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
@@ -322,7 +324,7 @@ class NewsIndex:
     def highlight(text: str, query: str) -> Markup:
         """``text`` as safe HTML with the words of ``query`` marked (for a whole article)."""
         try:
-            parsed = parse(query)
+            parsed = parse(_valid_text(query))
         except QueryError:
             return highlight.render(text, [])
         return highlight.mark_all(text, parsed.words, parsed.phrases)
@@ -421,6 +423,16 @@ def _facets_limited(searcher, query, start, end, source, time_limit: float | Non
         return _facets(searcher, query, start, end, source, deadline), False
     except collectors.TimeLimit:
         return {}, True
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _valid_text(text):
+    """``text`` with lone surrogates (from undecodable bytes: text no UTF-8 can carry) made U+FFFD."""
+    if isinstance(text, str) and not text.isascii():
+        return _SURROGATES.sub("\ufffd", text)
+    return text
 
 
 def _check_paging(page, per_page) -> tuple[int, int]:

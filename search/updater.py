@@ -29,6 +29,7 @@ must not empty the index), and an update that would leave the index empty is ref
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -264,34 +265,65 @@ def _key(path: str) -> str:
     return os.path.normpath(os.path.abspath(path))
 
 
-def _plan(served: Path, read: _Read, sources: list[str], prune: bool) -> _Plan:
-    """Compare what the sources hold with what the served generation holds."""
+@dataclass(frozen=True)
+class _Indexed:
+    """What an update needs to know of an indexed article (not its text: an index can be large)."""
+
+    digest: str
+    path: str
+    fingerprint: str
+
+
+def _fingerprint(digest: str, published, values) -> str:
+    """A hash of everything stored about an article but its file."""
+    text = "\x1f".join([digest, repr(published), *values])
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _indexed(served: Path) -> dict[str, _Indexed]:
+    """Every article the served generation holds, by id."""
     index = whoosh_index.open_dir(str(served))
     try:
         with index.reader() as reader:
-            indexed = {stored[fields.ID_FIELD]: stored for _, stored in reader.iter_docs()}
+            return {
+                stored[fields.ID_FIELD]: _Indexed(
+                    stored.get(fields.DIGEST, ""),
+                    stored.get(fields.PATH, ""),
+                    _fingerprint(
+                        stored.get(fields.DIGEST, ""),
+                        stored.get(fields.PUBLISHED),
+                        [stored.get(name, "") for name in _COMPARED],
+                    ),
+                )
+                for _, stored in reader.iter_docs()
+            }
     finally:
         index.close()
+
+
+def _plan(served: Path, read: _Read, sources: list[str], prune: bool) -> _Plan:
+    """Compare what the sources hold with what the served generation holds."""
+    indexed = _indexed(served)
     plan = _Plan()
     wanted = {article.id for article in read.articles}
     if prune:
         roots = [_key(s) for s in sources if os.path.isdir(s)]
-        for article_id, stored in indexed.items():
-            if article_id not in wanted and _gone(stored.get(fields.PATH, ""), read.clean_files, roots):
+        for article_id, known in indexed.items():
+            if article_id not in wanted and _gone(known.path, read.clean_files, roots):
                 plan.removed.append(article_id)
     gone = set(plan.removed)
     fresh: list[Article] = []
     for article in read.articles:
-        stored = indexed.get(article.id)
-        if stored is None:
+        known = indexed.get(article.id)
+        if known is None:
             fresh.append(article)
-        elif _same(stored, article):
+        elif _same(known, article):
             plan.unchanged += 1
         else:
             plan.replaced.append(article)
             gone.add(article.id)
     # A new id whose body is already indexed under another id is a duplicate, as in a rebuild.
-    bodies = {stored.get(fields.DIGEST) for article_id, stored in indexed.items() if article_id not in gone}
+    bodies = {known.digest for article_id, known in indexed.items() if article_id not in gone}
     bodies.update(article.digest for article in plan.replaced)
     for article in fresh:
         if article.digest in bodies:
@@ -314,16 +346,13 @@ def _gone(path: str, clean_files: set[str], roots: list[str]) -> bool:
     return not os.path.exists(path) and any(key.startswith(root + os.sep) for root in roots)
 
 
-def _same(stored: Mapping, article: Article) -> bool:
+def _same(known: _Indexed, article: Article) -> bool:
     """Whether the indexed article is the one read (content hash, every stored field, the file)."""
-    if stored.get(fields.DIGEST, "") != article.digest:
+    if known.digest != article.digest:
         return False
-    if stored.get(fields.PUBLISHED) != article.published:
+    if known.fingerprint != _fingerprint(article.digest, article.published, [getattr(article, n) for n in _COMPARED]):
         return False
-    if any(stored.get(name, "") != getattr(article, name) for name in _COMPARED):
-        return False
-    path = stored.get(fields.PATH, "")
-    return path == article.path or _key(path) == _key(article.path)
+    return known.path == article.path or _key(known.path) == _key(article.path)
 
 
 # Writing ----------------------------------------------------------------------------------------------

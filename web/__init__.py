@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from search import NewsIndex
 from search.searcher import MAX_PER_PAGE, TIME_LIMIT
@@ -37,6 +38,16 @@ DEFAULTS = {
 }
 
 
+class SafeJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with ``<``, ``>`` and ``&`` written as ``\\u`` escapes: the same data for any
+    JSON reader, but nothing in it that a browser, or a page that embeds it, could take for HTML."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        text = super().dumps(obj, **kwargs)
+        # These characters can only stand inside JSON strings, where an escape means the same.
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app.
 
@@ -52,6 +63,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config["INDEX"] = str(app.config["INDEX"])
     app.config["MAX_PER_PAGE"] = max(1, min(int(app.config["MAX_PER_PAGE"]), MAX_PER_PAGE))
     app.config["PER_PAGE"] = max(1, min(int(app.config["PER_PAGE"]), app.config["MAX_PER_PAGE"]))
+    app.json = SafeJSONProvider(app)
     app.json.ensure_ascii = False
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
