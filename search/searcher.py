@@ -275,14 +275,15 @@ class NewsIndex:
             options = {"limit": page * per_page, "filter": flt}
             if sort == "date":
                 options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
-            results, total, partial = _run_limited(searcher, parsed.query, options, self.time_limit)
+            query = _bounded_boosts(parsed.query)
+            results, total, partial = _run_limited(searcher, query, options, self.time_limit)
             hits = tuple(
                 self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed)
                 for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
             )
             counts = {}
-            if facets and not partial:
-                counts, partial = _facets_limited(searcher, parsed.query, start, end, source, self.time_limit)
+            if facets:
+                counts, partial = _facets_limited(searcher, query, start, end, source, self.time_limit, partial)
         took = (time.perf_counter() - started) * 1000
         return SearchPage(parsed.text, total, page, per_page, took, hits, counts, partial)
 
@@ -416,13 +417,33 @@ def _run_limited(searcher, query, options: dict, time_limit: float | None):
     return results, counted, False
 
 
-def _facets_limited(searcher, query, start, end, source, time_limit: float | None):
-    """:func:`_facets` within ``time_limit`` seconds: ``(facets, partial)``; out of time, no facets."""
+def _facets_limited(searcher, query, start, end, source, time_limit: float | None, partial: bool):
+    """:func:`_facets` within ``time_limit`` seconds: ``(facets, partial)``; out of time (or when
+    the search itself was), every facet is empty."""
     deadline = time.monotonic() + time_limit if time_limit else None
     try:
-        return _facets(searcher, query, start, end, source, deadline), False
+        if not partial:
+            return _facets(searcher, query, start, end, source, deadline), False
     except collectors.TimeLimit:
-        return {}, True
+        pass
+    return {"source": (), "year": ()}, True
+
+
+#: The range a reader's boost (重庆^2) is held to: Whoosh divides by a boost of 0 (a crash) and an
+#: enormous one makes scores infinite.
+_BOOSTS = (1e-6, 1e6)
+
+
+def _bounded_boosts(query: wq.Query) -> wq.Query:
+    """``query`` with every boost held to :data:`_BOOSTS` (a copy, when one is out of range)."""
+
+    def bound(node):
+        boost = getattr(node, "boost", 1.0)
+        if not _BOOSTS[0] <= boost <= _BOOSTS[1]:  # NaN too
+            node.boost = 1.0 if math.isnan(boost) else min(max(boost, _BOOSTS[0]), _BOOSTS[1])
+        return node
+
+    return query.accept(bound)
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
