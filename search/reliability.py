@@ -68,6 +68,19 @@ class Drill:
     versions: list[dict[str, str]] = field(default_factory=list)  # expected {id: digest} of each version
     article_ids: list[str] = field(default_factory=list)  # ids in both versions, for article pages
     words: list[str] = field(default_factory=list)  # words to search for
+    seconds: dict[str, float] = field(default_factory=dict)  # how long a rebuild, an update runs
+
+    def timed(self, kind: str) -> float:
+        """How long a run of ``kind`` takes (measured by running one, the first time)."""
+        if kind not in self.seconds:
+            version = self.served_version()
+            self.write_version(1 - (version or 0))
+            started = time.monotonic()
+            code, err = _run_writer(kind, self, wait=60)
+            if code != 0:
+                raise RuntimeError(f"{kind} failed: {err[-500:]}")
+            self.seconds[kind] = round(time.monotonic() - started, 2)
+        return self.seconds[kind]
 
     @property
     def drill_file(self) -> Path:
@@ -143,9 +156,11 @@ def prepare(sources: list[str], work: Path, size: int = 300) -> Drill:
     drill = Drill(work, [*sources, str(work / "drill")], work / "index", size)
     for version in (0, 1):
         drill.write_version(version)
+        started = time.monotonic()
         code, err = _run_writer("rebuild", drill, wait=60)
         if code != 0:
             raise RuntimeError(f"the first rebuild failed: {err[-500:]}")
+        drill.seconds["rebuild"] = round(time.monotonic() - started, 2)
         drill.versions.append(drill.served())
     both = sorted(set(drill.versions[0]) & set(drill.versions[1]))
     drill.article_ids = both
@@ -232,26 +247,21 @@ class KillFigures:
 def kill_loop(drill: Drill, kills: int, rng: random.Random) -> KillFigures:
     """Kill ``kills`` writers at random moments; check the served index and the recovery each time."""
     figures = KillFigures()
-    version = drill.served_version()
-    if version is None:
-        raise RuntimeError("the drill index is not in a known version")
-    # How long each writer runs, to spread the kills over the whole of a run.
-    for kind in ("rebuild", "update"):
-        version = 1 - version
-        drill.write_version(version)
-        started = time.monotonic()
-        code, err = _run_writer(kind, drill, wait=60)
-        if code != 0:
-            raise RuntimeError(f"{kind} failed: {err[-500:]}")
-        figures.writer_seconds[kind] = round(time.monotonic() - started, 2)
     killed_at: Counter[str] = Counter()
     by_writer: Counter[str] = Counter()
     for round_number in range(kills):
         kind = ("rebuild", "update")[round_number % 2]
+        # How long the writer runs, to spread the kills over the whole of a run.
+        seconds = drill.timed(kind)
+        version = drill.served_version()
+        if version is None:
+            raise RuntimeError("the drill index is not in a known version")
         before = version
         version = 1 - version
         drill.write_version(version)
-        delay = rng.uniform(0, figures.writer_seconds[kind] * 1.1)
+        # Anywhere in the run, or (every other time, on average) near its end, where it publishes.
+        low = 0.0 if rng.random() < 0.5 else 0.8
+        delay = rng.uniform(low, 1.1) * seconds
         process = _start_writer(kind, drill)
         time.sleep(delay)
         figures.rounds += 1
@@ -280,6 +290,7 @@ def kill_loop(drill: Drill, kills: int, rng: random.Random) -> KillFigures:
             figures.problems.append(f"round {round_number}: {kind} after the kill did not recover: {err[-200:]}")
     figures.killed_at = dict(killed_at)
     figures.by_writer = dict(by_writer)
+    figures.writer_seconds = dict(drill.seconds)
     return figures
 
 
@@ -418,7 +429,8 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
     errors: Counter[str] = Counter()
     generations: set[str] = set()
     published: set[str] = set()
-    stop = threading.Event()
+    stop = threading.Event()  # clients and writers
+    writers_done = threading.Event()  # the monitor
 
     with _server(drill.index, threads) as (host, port, process):
 
@@ -447,7 +459,7 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
             version = drill.served_version() or 0
             turn = 0
             while not stop.is_set():
-                kind = ("rebuild", "update", "update")[turn % 3]
+                kind = ("update", "update", "rebuild")[turn % 3]
                 turn += 1
                 version = 1 - version
                 drill.write_version(version)
@@ -462,8 +474,8 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
                         figures.problems.append(f"{kind} failed: {err[-200:]}")
 
         def monitor() -> None:
-            # What the server says it serves, five times a second.
-            while not stop.wait(0.2):
+            # What the server says it serves, five times a second, until the last writer is done.
+            while not writers_done.wait(0.2):
                 try:
                     status, body = _get(host, port, "/healthz")
                 except (OSError, http.client.HTTPException) as error:
@@ -492,13 +504,17 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
                         figures.problems.append(f"concurrent update failed: {err[-200:]}")
 
         workers = [threading.Thread(target=client, args=(rng.random(),), daemon=True) for _ in range(clients)]
-        workers += [threading.Thread(target=task, daemon=True) for task in (writer, second_writer, monitor)]
-        for thread in workers:
+        workers += [threading.Thread(target=task, daemon=True) for task in (writer, second_writer)]
+        watcher = threading.Thread(target=monitor, daemon=True)
+        for thread in [*workers, watcher]:
             thread.start()
         time.sleep(seconds)
         stop.set()
         for thread in workers:
-            thread.join(300)
+            thread.join(600)
+        time.sleep(0.5)
+        writers_done.set()
+        watcher.join(60)
         # The server serves the last generation written.
         status, body = _get(host, port, "/healthz")
         last = current_generation(drill.index)

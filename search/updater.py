@@ -131,7 +131,8 @@ def update(
 ) -> UpdateSummary:
     """Bring the index at ``index_dir`` up to date with ``sources``, writing only what changed.
 
-    :param sources: source files or folders; ``None``: those the index was last rebuilt from
+    :param sources: source files or folders; ``None``: those the index records (the ones its rebuild
+        and earlier updates read)
     :param prune: also remove articles whose source is gone (see the module's documentation)
     :param strict: stop at the first unreadable file or record (raise its :class:`SourceError`)
     :param on_progress: called as ``(files_done, files_total, articles_read)`` while reading, then

@@ -33,6 +33,8 @@ bp = Blueprint("web", __name__)
 MAX_NAME_LENGTH = 200
 #: Source values shown before "more" in the filter list.
 SOURCES_SHOWN = 8
+#: Words of a query that found nothing tried one at a time as suggestions.
+SUGGESTED_WORDS = 8
 #: Quote characters a reader may type around a phrase.
 QUOTES = '"“”「」『』＂'
 
@@ -269,7 +271,8 @@ def _suggestions(params: SearchParams, most: int = 4) -> list[Suggestion]:
         candidates.append((unquoted, replace(params, q=unquoted)))
     words = unquoted.split()
     if len(words) > 1:
-        candidates.extend((word, replace(params, q=word)) for word in words)
+        # The first few words only: a query of hundreds of words must not cost hundreds of searches.
+        candidates.extend((word, replace(params, q=word)) for word in words[:SUGGESTED_WORDS])
     suggestions, seen = [], set()
     for label, candidate in candidates:
         candidate = replace(candidate, page=1, per_page=1)
