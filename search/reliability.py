@@ -3,7 +3,7 @@
 ::
 
     python -m search.reliability [--kills 20] [--load-seconds 60] [--clients 8] [--source PATH ...]
-                                 [--work DIR] [--seed N] [--json]
+                                 [--work DIR] [--seed N] [--update-bench] [--json]
 
 **Kill loop.** Each round starts a writer in a child process (``news-search index rebuild`` or
 ``index update --prune``, in turn), towards the other of two versions of a drill file that sits
@@ -20,6 +20,9 @@ absurd pages; each kind has the status it must get), while one writer rebuilds a
 in turn and a second one tries to update it with a short wait (it must either succeed or be told
 the index is locked). It counts requests by status, errors by kind (5xx, connection errors, wrong
 statuses), latency percentiles, and checks that the server ends serving the last generation.
+
+**Update against rebuild** (``--update-bench``): the seconds of a rebuild, of an update with 10
+articles changed or new, and of an update with nothing to do, on the same index in the same run.
 
 The figures are printed as text (or ``--json``); the exit status is 1 when anything went wrong.
 """
@@ -50,6 +53,7 @@ from urllib.parse import quote, urlsplit
 
 from .indexer import current_generation, open_generation
 from .sources import read_sources
+from .updater import _read as read_like_a_rebuild
 
 DRILL_FILE = "drill.jsonl"
 
@@ -86,8 +90,9 @@ class Drill:
     def drill_file(self) -> Path:
         return self.work / "drill" / DRILL_FILE
 
-    def write_version(self, version: int) -> None:
-        records = _drill_records(version, self.size)
+    def write_version(self, version: int, changed: int = 0) -> None:
+        """Write the drill file as ``version``; with ``changed``, that many articles more changed or new."""
+        records = _drill_records(version, self.size, changed)
         tmp = self.drill_file.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         os.replace(tmp, self.drill_file)
@@ -113,8 +118,9 @@ class Drill:
         return None
 
 
-def _drill_records(version: int, n: int = 300) -> list[dict]:
-    """The drill file: version 1 changes a third of version 0's articles, drops a sixth, adds a sixth."""
+def _drill_records(version: int, n: int = 300, changed: int = 0) -> list[dict]:
+    """The drill file: version 1 changes a third of version 0's articles, drops a sixth, adds a sixth;
+    ``changed`` changes half that many more articles and adds the other half."""
     records = []
     for i in range(n):
         if version == 1 and i % 6 == 5:
@@ -144,24 +150,40 @@ def _drill_records(version: int, n: int = 300) -> list[dict]:
             }
             for i in range(n // 6)
         ]
+    for record in records[: changed // 2]:
+        record["body"] += "（本文已更正）"
+    records += [
+        {
+            "id": f"bench-new-{i}",
+            "title": f"补充稿件{i}号：北碚夜间巡查",
+            "body": f"北碚区夜间巡查第{i}轮，发现并处置隐患{i + 1}处。补充编号{i}。",
+            "date": "2022-04-01",
+            "source": "演练日报",
+        }
+        for i in range(changed - changed // 2)
+    ]
     return records
 
 
 def prepare(sources: list[str], work: Path, size: int = 300) -> Drill:
-    """Lay out the work folder, build each version once to learn what a complete index holds.
+    """Lay out the work folder, learn what a complete index of each version holds, and build one.
 
     :param size: articles in the drill file (a sixth of them change between the versions)
     """
     (work / "drill").mkdir(parents=True, exist_ok=True)
     drill = Drill(work, [*sources, str(work / "drill")], work / "index", size)
-    for version in (0, 1):
+    for version in (1, 0):
+        # What the reading rules say (the ones both a rebuild and an update follow).
         drill.write_version(version)
-        started = time.monotonic()
-        code, err = _run_writer("rebuild", drill, wait=60)
-        if code != 0:
-            raise RuntimeError(f"the first rebuild failed: {err[-500:]}")
-        drill.seconds["rebuild"] = round(time.monotonic() - started, 2)
-        drill.versions.append(drill.served())
+        read = read_like_a_rebuild(drill.sources, strict=False, on_progress=None, fields=None)
+        drill.versions.insert(0, {article.id: article.digest for article in read.articles})
+    started = time.monotonic()
+    code, err = _run_writer("rebuild", drill, wait=60)
+    if code != 0:
+        raise RuntimeError(f"the first rebuild failed: {err[-500:]}")
+    drill.seconds["rebuild"] = round(time.monotonic() - started, 2)
+    if drill.served_version() != 0:
+        raise RuntimeError("the first rebuild does not hold what the sources hold")
     both = sorted(set(drill.versions[0]) & set(drill.versions[1]))
     drill.article_ids = both
     drill.words = _words(sources) + ["缙云山", "巡查", "嘉陵江", '"防火巡查"', "北碚 巡河", "演练 -新增"]
@@ -544,17 +566,52 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
     return figures
 
 
+# Update against rebuild --------------------------------------------------------------------------------
+
+
+def update_bench(drill: Drill, changed: int = 10) -> dict:
+    """Seconds of a rebuild (the drill's first, of the same sources), of an update with ``changed``
+    articles changed or new, and of an update with nothing left to do, in the same run (each a
+    ``news-search`` process, so each pays for starting Python)."""
+    version = drill.served_version() or 0
+    timings = {"rebuild": drill.seconds["rebuild"]}
+    for name, kind, tweak in (("update", "update", changed), ("unchanged update", "update", changed)):
+        drill.write_version(version, tweak)
+        started = time.monotonic()
+        code, err = _run_writer(kind, drill, wait=60)
+        if code != 0:
+            raise RuntimeError(f"{kind} failed: {err[-500:]}")
+        timings[name] = round(time.monotonic() - started, 2)
+    drill.write_version(version)
+    _run_writer("update", drill, wait=60)  # back to a known version for the other drills
+    return {
+        "documents": len(drill.versions[version]),
+        "changed": changed,
+        "seconds": timings,
+        "rebuild_over_update": round(timings["rebuild"] / timings["update"], 1),
+    }
+
+
 # Command -----------------------------------------------------------------------------------------------
 
 
 def run(
-    sources: list[str], work: Path, kills: int, load_seconds: float, clients: int, seed: int, size: int = 300
+    sources: list[str],
+    work: Path,
+    kills: int,
+    load_seconds: float,
+    clients: int,
+    seed: int,
+    size: int = 300,
+    bench: bool = False,
 ) -> dict:
-    """Both drills; the figures as a dict (``ok`` says whether all went well)."""
+    """The drills; the figures as a dict (``ok`` says whether all went well)."""
     rng = random.Random(seed)
     started = time.monotonic()
     drill = prepare(sources, work, size)
     report: dict = {"sources": sources, "seed": seed, "documents": [len(v) for v in drill.versions]}
+    if bench:
+        report["update_bench"] = update_bench(drill)
     if kills:
         report["kill_loop"] = asdict(kill_loop(drill, kills, rng))
     if load_seconds:
@@ -579,6 +636,13 @@ def ok(report: dict) -> bool:
 
 def format_report(report: dict) -> str:
     lines = [f"Sources: {', '.join(report['sources'])} (+ a drill file); versions of {report['documents']} articles"]
+    bench = report.get("update_bench")
+    if bench:
+        lines += [
+            f"Update against rebuild ({bench['documents']} articles, {bench['changed']} changed or new):",
+            f"  seconds              {bench['seconds']}",
+            f"  rebuild / update     {bench['rebuild_over_update']}x",
+        ]
     kill = report.get("kill_loop")
     if kill:
         lines += [
@@ -617,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the load run (default 8)")
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one, removed afterwards)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    parser.add_argument(
+        "--update-bench", action="store_true", help="also time an update of 10 articles against a rebuild"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     sources = args.sources or ["seeds"]
@@ -626,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.randrange(10**6)
     work = args.work or Path(tempfile.mkdtemp(prefix="news-search-drill-"))
     try:
-        report = run(sources, work, args.kills, args.load_seconds, args.clients, seed)
+        report = run(sources, work, args.kills, args.load_seconds, args.clients, seed, bench=args.update_bench)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
