@@ -148,7 +148,9 @@ def test_date_filter(client, news):
     assert found and all(d.startswith("2020-") for d in re.findall(r'<time datetime="([^"]+)"', page))
     assert 'value="2020-01-01"' in page and 'value="2020-12-31"' in page
     years = facet_counts(page, "year")
-    assert years["2020"] == news.search("重庆", date_from="2020-01-01", date_to="2020-12-31").total
+    # Facets count articles, the total counts stories (copies collapsed).
+    articles = news.search("重庆", date_from="2020-01-01", date_to="2020-12-31", collapse=False).total
+    assert years["2020"] == articles
 
 
 def test_new_query_keeps_the_filters_shown(client):
@@ -350,7 +352,19 @@ def test_api_is_the_cli_json_plus_facets(client, index_dir):
     from_cli = json.loads(result.output)
     api.pop("took_ms"), from_cli.pop("took_ms")
     assert api == from_cli
-    assert set(api["hits"][0]) == {"id", "title", "title_html", "snippet", "date", "source", "url", "score"}
+    assert set(api["hits"][0]) == {
+        "id",
+        "title",
+        "title_html",
+        "snippet",
+        "date",
+        "source",
+        "url",
+        "score",
+        "regions",
+        "copies",
+        "other_copies",
+    }
     assert api["facets"]["source"] and {"value", "count"} == set(api["facets"]["source"][0])
     assert datetime.fromisoformat(api["hits"][0]["date"]).year >= 2020
 
