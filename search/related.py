@@ -16,14 +16,16 @@ from whoosh import query as wq
 from . import copies as syndication
 from . import schema as fields
 
-#: Key terms taken from the body, and the weight of a title word.
+#: Key terms taken from the body; how much more a key term counts when the title has it too.
 BODY_TERMS = 12
-TITLE_BOOST = 2.0
+TITLE_BOOST = 1.5
 _USEFUL = re.compile(r"^(?!\d+$)[^\W_]{2,}$")
 
 
 def key_terms(searcher, title: str, body: str) -> list[tuple[str, float]]:
-    """The article's telling words with weights (title words get :data:`TITLE_BOOST` more)."""
+    """The article's telling words with weights, highest first: key terms of the body (weights
+    scaled to 1 for the best), those also in the title :data:`TITLE_BOOST` times more, and the title's
+    other words by how rare they are in the index."""
     weights: dict[str, float] = {}
     if body:
         terms = searcher.key_terms_from_text(fields.BODY, body, numterms=BODY_TERMS * 2)
@@ -34,9 +36,14 @@ def key_terms(searcher, title: str, body: str) -> list[tuple[str, float]]:
     weights = {term: weight / top for term, weight in weights.items()}
     if title:
         analyzer = searcher.schema[fields.TITLE].analyzer
-        for token in analyzer(title, mode="query"):
-            if _USEFUL.match(token.text) and searcher.doc_frequency(fields.BODY, token.text) > 1:
-                weights[token.text] = weights.get(token.text, 0.0) + TITLE_BOOST
+        words = {t.text for t in analyzer(title, mode="query") if _USEFUL.match(t.text)}
+        rarity = {w: searcher.idf(fields.BODY, w) for w in words if searcher.doc_frequency(fields.BODY, w) > 1}
+        rarest = max(rarity.values(), default=1.0)
+        for word, idf in rarity.items():
+            if word in weights:
+                weights[word] *= TITLE_BOOST
+            else:
+                weights[word] = idf / rarest * 0.5
     return sorted(weights.items(), key=lambda item: -item[1])
 
 

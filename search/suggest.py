@@ -12,8 +12,10 @@ few microseconds to a millisecond, cheap enough for every keystroke. The words b
 are kept as typed and the last one is completed (``重庆 轨`` -> ``重庆 轨道交通``).
 
 "Did you mean" looks for a known word one edit away (a character replaced, added, dropped or two
-swapped, the usual typing and 拼音 input slips: 轨到 -> 轨道) among words that share the first or the
-second half of what was typed, the most frequent first.
+swapped) among words that share the first or the second half of what was typed. Most slips in
+Chinese come from 拼音 input, so a replacement that sounds the same (轨到 -> 轨道, dao) or nearly
+the same (涪林 -> 涪陵, lin/ling; z/zh, n/l, an/ang, ...) is preferred over a more frequent word that
+sounds different (吉林); readings come from pypinyin, loaded only when a correction is wanted.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from .analysis import fold
@@ -177,14 +180,47 @@ class Suggester:
         lo = bisect_left(self._reversed_keys, ending)
         hi = bisect_left(self._reversed_keys, ending + _END)
         candidates.update(self._reversed[i][1] for i in range(lo, min(hi, lo + 5000)))
-        best: tuple[int, str] | None = None
+        best: tuple[int, int, str] | None = None
         for index in candidates:
             candidate = self.words.keys[index]
             if abs(len(candidate) - len(typed)) <= 1 and _one_edit(typed, candidate):
-                weight = self.words.weights[index]
-                if best is None or weight > best[0]:
-                    best = (weight, self.words.texts[index])
-        return best[1] if best else None
+                rank = (_sounds_alike(typed, candidate), self.words.weights[index], self.words.texts[index])
+                if best is None or rank[:2] > best[:2]:
+                    best = rank
+        return best[2] if best else None
+
+
+_FUZZY = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ing", "in"), ("eng", "en"), ("ang", "an"), ("l", "n"))
+
+
+@lru_cache(maxsize=65536)
+def _readings(char: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The toneless readings of a character, exact and with the usual fuzzy pairs merged."""
+    if not _CJK.match(char):
+        return frozenset(), frozenset()
+    from pypinyin import Style, pinyin
+
+    exact = frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+    fuzzy = set()
+    for reading in exact:
+        for long, short in _FUZZY:
+            if reading.startswith(long) or reading.endswith(long):
+                reading = reading.replace(long, short)
+        fuzzy.add(reading)
+    return exact, frozenset(fuzzy)
+
+
+def _sounds_alike(typed: str, candidate: str) -> int:
+    """2 when the one replaced character sounds the same, 1 when nearly, else 0."""
+    if len(typed) != len(candidate):
+        return 0
+    diff = [i for i in range(len(typed)) if typed[i] != candidate[i]]
+    if len(diff) != 1:
+        return 0
+    a, b = _readings(typed[diff[0]]), _readings(candidate[diff[0]])
+    if a[0] & b[0]:
+        return 2
+    return 1 if a[1] & b[1] else 0
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -38,7 +38,7 @@ _search = None
 def _build() -> tuple[dict[int, int], object]:
     import opencc
 
-    converter = opencc.OpenCC("t2s")
+    converter = opencc.OpenCC("t2s.json")
     chars = [chr(code) for low, high in _RANGES for code in range(low, high + 1)]
     # One call, one character per line: OpenCC converts each on its own (no phrase context).
     converted = converter.convert("\n".join(chars)).split("\n")

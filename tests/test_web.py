@@ -173,7 +173,7 @@ def test_empty_result_says_so_and_suggests_what_finds_something(client, news):
 
 def test_empty_result_under_filters_offers_to_drop_them(client):
     page = text(client.get("/search?q=轨道交通&source=测试网"))
-    assert doc_ids(page) == [] and "不限来源和日期" in page
+    assert doc_ids(page) == [] and "不限来源、地区和日期" in page
 
 
 def test_page_past_the_end(client):
