@@ -18,8 +18,9 @@ How an article is judged to be *about* a region:
   words) counts only when its province is otherwise evident: another of its names is mentioned, or
   the source carries the province's name (``重庆日报``).
 * Mentions are weighed: 2 in the title or the first 150 characters of the body (the dateline),
-  1 elsewhere; a region with 2 or more is what the article is about. A passing mention in a list
-  of cities does not make an article about each of them.
+  1 elsewhere, and ½ as one item of a list (``潼南、铜梁、荣昌等27个区县``); a region with 2 or more
+  is what the article is about. A passing mention, or a place in a list or two, does not make an
+  article about it.
 * A district or city brings its province: an article about 万州区 is about 重庆市.
 
 Tags are official names (``重庆市``, ``万州区``), province first. :func:`tag` is pure and its data
@@ -41,7 +42,9 @@ GAZETTEER = Path(__file__).parent / "data" / "regions.tsv"
 LEAD_CHARS = 150
 LEAD_WEIGHT = 2
 BODY_WEIGHT = 1
+LIST_WEIGHT = 0.5
 ABOUT = 2
+_LIST_MARKS = frozenset("、,，/")
 
 # A short form may be the start of a longer jieba word when the rest names the place itself.
 _PLACE_TAILS = frozenset("市区县省州人籍港站段境城方队") | {"地区", "方面", "市民", "警方", "日报", "晚报", "晨报"}
@@ -146,15 +149,24 @@ def _is_word(text: str, start: int, end: int) -> bool:
     return False
 
 
+def _in_list(text: str, found: list, index: int) -> bool:
+    """Whether a mention is one item of a list of places (a neighbour mention, a 、 between)."""
+    start, end, _ = found[index]
+    if index + 1 < len(found) and found[index + 1][0] == end + 1 and text[end] in _LIST_MARKS:
+        return True
+    return index > 0 and found[index - 1][1] == start - 1 and text[start - 1] in _LIST_MARKS
+
+
 def tag(title: str, body: str, source: str = "") -> tuple[str, ...]:
     """The official names of the regions an article is about, provinces first (see the module doc)."""
     gaz = gazetteer()
-    scores: dict[str, int] = defaultdict(int)
-    pending: list[tuple[Region, int]] = []  # doubtful mentions, judged once the evidence is in
+    scores: dict[str, float] = defaultdict(float)
+    pending: list[tuple[Region, float]] = []  # doubtful mentions, judged once the evidence is in
     evident: set[str] = set()
     for part, text in (("title", title or ""), ("body", body or "")):
         text = to_simplified(text)
-        for start, end, name in gaz.mentions(text):
+        found = gaz.mentions(text)
+        for index, (start, end, name) in enumerate(found):
             code = name.region.code
             if scores[code] >= ABOUT and not name.doubtful:
                 continue  # already about it; spare jieba the check
@@ -162,7 +174,12 @@ def tag(title: str, body: str, source: str = "") -> tuple[str, ...]:
                 continue
             if name.short and not _is_word(text, start, end):
                 continue
-            weight = LEAD_WEIGHT if part == "title" or start < LEAD_CHARS else BODY_WEIGHT
+            if _in_list(text, found, index):
+                weight = LIST_WEIGHT
+            elif part == "title" or start < LEAD_CHARS:
+                weight = LEAD_WEIGHT
+            else:
+                weight = BODY_WEIGHT
             if name.doubtful:
                 pending.append((name.region, weight))
             else:

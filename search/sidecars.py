@@ -28,7 +28,10 @@ def write(generation: Path) -> dict:
                     titles.append((docnum, stored.get(fields.TITLE, "")))
                     yield docnum, stored
 
-            found = copies.write(generation, stored_articles(), reader.doc_count_all(), fields)
+            def body_of(docnum: int) -> str:
+                return reader.stored_fields(docnum).get(fields.BODY, "")
+
+            found = copies.write(generation, stored_articles(), reader.doc_count_all(), fields, body_of)
             clusters = copies.Copies.load(generation, reader.doc_count_all())
             weighted = ((title, 1 + len(clusters.others(docnum))) for docnum, title in titles)
             words = suggest.write(generation, reader, weighted, fields)

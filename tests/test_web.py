@@ -124,7 +124,7 @@ def test_second_page_continues_the_first(client, news):
 def test_sort_by_date_is_newest_first(client, news):
     page = text(client.get("/search?q=重庆&sort=date"))
     assert doc_ids(page) == ids(news.search("重庆", sort="date"))
-    dates = re.findall(r'<time datetime="([^"]+)"', page)
+    dates = re.findall(r'<p class="hit-meta"><time datetime="([^"]+)"', page)
     assert dates == sorted(dates, reverse=True) and len(dates) == 10
     assert '<span class="sort-option is-current" aria-current="true">最新</span>' in page
 
