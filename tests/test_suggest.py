@@ -1,7 +1,6 @@
 """Suggestions while typing (built at index time) and "did you mean" for a query finding nothing."""
 
 import json
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -28,14 +27,6 @@ def test_completes_frequent_words_then_titles(news):
 def test_completes_the_last_word_only(news):
     found = news.suggest("2020 重庆")
     assert found and all(s.startswith("2020 重庆") for s in found)
-
-
-def test_suggestions_are_fast(news):
-    news.suggest("重")
-    started = time.perf_counter()
-    for prefix in ("重", "重庆", "轨道", "成渝", "万州", "a", "观鸟"):
-        news.suggest(prefix)
-    assert (time.perf_counter() - started) / 7 < 0.05  # generous: the benchmark measures it for real
 
 
 def test_one_edit():
