@@ -188,9 +188,15 @@ def test_suggestions_timeline_and_copies(server, browser, news):
     page.goto(server.url + "/")
     page.keyboard.type("重庆")
     # Typing fills the box's datalist from /api/suggest.
-    page.wait_for_function("document.getElementById('q-suggestions').options.length > 0")
-    options = page.locator("#q-suggestions option").evaluate_all("options => options.map(o => o.value)")
-    assert options == news.suggest("重庆")
+    # (A locator, not wait_for_function: its polling evaluates strings, which the page's CSP forbids.)
+    expect(page.locator("#q-suggestions option")).not_to_have_count(0)
+    wanted = news.suggest("重庆")
+    for _ in range(50):  # the list for "重" may come first, then the one for "重庆"
+        options = page.locator("#q-suggestions option").evaluate_all("options => options.map(o => o.value)")
+        if options == wanted:
+            break
+        page.wait_for_timeout(100)
+    assert options == wanted
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/search\?q="))
 
