@@ -9,8 +9,10 @@ This is the only module that knows jieba.
   one, and phrases built from whole words still line up.
 * Offsets are exact character offsets into the original text, however often a word repeats and
   whatever normalisation changed, so highlights land on the right characters.
-* Text is folded before segmentation: NFKC (full-width letters and digits become ASCII) and Latin
-  lower case. Punctuation and spaces are not tokens.
+* Text is folded before segmentation: NFKC (full-width letters and digits become ASCII), Latin
+  lower case, and traditional characters to simplified ones (OpenCC's table, one character for
+  one, see :mod:`search.traditional`), so jieba's simplified dictionary segments both and 重慶
+  finds 重庆. Punctuation and spaces are not tokens.
 * A regional user dictionary shipped in the package is loaded into a private ``jieba.Tokenizer``;
   jieba's global tokenizer is never touched. jieba loads once per process, lazily; the analyzer
   objects hold only plain configuration, so Whoosh can pickle them into the index schema.
@@ -30,6 +32,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from whoosh.analysis import Token, Tokenizer
+
+from .traditional import to_simplified
 
 DATA_DIR = Path(__file__).parent / "data"
 #: Name of the regional dictionary shipped in ``search/data/`` (重庆's districts, 一区两群, ...).
@@ -57,7 +61,7 @@ class Segment(NamedTuple):
 
 
 def fold(text: str) -> tuple[str, list[int] | None]:
-    """Normalise ``text`` for matching (NFKC, full-width to ASCII).
+    """Normalise ``text`` for matching (NFKC, full-width to ASCII, traditional to simplified).
 
     :returns: the folded text and, when folding changed its length, a list giving for each folded
         character the index of the original character it came from (``None`` means one to one).
@@ -65,6 +69,8 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     folded = text.translate(_FOLD)
     if folded.isascii():
         return folded, None
+    # One character for one (OpenCC's table): offsets stay valid, 重慶 is searched as 重庆.
+    folded = to_simplified(folded)
     normal = unicodedata.normalize("NFKC", folded)
     if len(normal) == len(folded):
         return normal, None

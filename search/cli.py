@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from . import timeline
 from .errors import SearchError
 from .indexer import LOCK_TIMEOUT, current_generation
 from .indexer import rebuild as rebuild_index
@@ -211,6 +212,9 @@ def index_update(sources, index_dir, prune, as_json, strict, silent, field_optio
 @click.option("--from", "date_from", metavar="DATE", help="Earliest publication date, YYYY-MM-DD.")
 @click.option("--to", "date_to", metavar="DATE", help="Latest publication date, YYYY-MM-DD.")
 @click.option("--source", help="Only articles from this source.")
+@click.option("--region", help="Only articles about this region (万州区, or 万州; a province includes its cities).")
+@click.option("--no-collapse", is_flag=True, help="List every copy of a republished story, not one hit per story.")
+@click.option("--timeline", "show_timeline", is_flag=True, help="Also draw matching articles per month (or year).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option(
     "--time-limit",
@@ -221,7 +225,21 @@ def index_update(sources, index_dir, prune, as_json, strict, silent, field_optio
     envvar="NEWS_SEARCH_TIME_LIMIT",
     help="Stop a search that runs longer and show what it found (0: no limit).",
 )
-def search_command(query, index_dir, per_page, page, sort, date_from, date_to, source, as_json, time_limit):
+def search_command(
+    query,
+    index_dir,
+    per_page,
+    page,
+    sort,
+    date_from,
+    date_to,
+    source,
+    region,
+    no_collapse,
+    show_timeline,
+    as_json,
+    time_limit,
+):
     """Search the index for QUERY (words, "phrases", AND/OR/NOT, -word, title:...)."""
     try:
         result = NewsIndex.open(index_dir, time_limit=time_limit or None).search(
@@ -232,7 +250,9 @@ def search_command(query, index_dir, per_page, page, sort, date_from, date_to, s
             date_from=date_from,
             date_to=date_to,
             source=source,
-            facets=as_json,
+            facets=as_json or show_timeline,
+            region=region,
+            collapse=not no_collapse,
         )
     except SearchError as error:
         raise _fail(error) from None
@@ -243,10 +263,71 @@ def search_command(query, index_dir, per_page, page, sort, date_from, date_to, s
     click.echo(f"{result.total} results ({result.took_ms:.0f} ms)")
     if result.partial:
         click.echo("The search ran out of time: these are the results found so far.", err=True)
+    if result.did_you_mean:
+        click.echo(f"Did you mean: {result.did_you_mean}")
     for rank, hit in enumerate(result.hits, first):
         date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
         click.echo(f"{rank:3}. {hit.title}")
         click.echo(f"     {date}  {hit.source or '-'}  {hit.id}")
+        if hit.regions:
+            click.echo(f"     regions: {' '.join(hit.regions)}")
+        if hit.copies:
+            where = "、".join(sorted({c.source for c in hit.other_copies if c.source})) or "sources not named"
+            click.echo(f"     {hit.copies} other {'copy' if hit.copies == 1 else 'copies'}: {where}")
+    if show_timeline:
+        _echo_timeline(timeline.build(result.facets.get("month", ()), date_from, date_to))
+
+
+def _echo_timeline(chart) -> None:
+    if chart is None:
+        click.echo("\nNo dated articles.")
+        return
+    click.echo(f"\nArticles per {chart.unit}:")
+    width = 40
+    for bar in chart.bars:
+        length = round(bar.count / chart.highest * width) if chart.highest else 0
+        click.echo(f"  {bar.label:>7}  {'█' * length}{'▏' if bar.count and not length else ''} {bar.count}")
+
+
+@cli.command("related")
+@click.argument("article_id")
+@_index_option
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 20), help="How many.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def related_command(article_id, index_dir, limit, as_json):
+    """Articles related to ARTICLE_ID (on its key terms), its own copies left out."""
+    try:
+        index = NewsIndex.open(index_dir)
+        if index.article(article_id) is None:
+            raise click.ClickException(f"no article with id {article_id!r}")
+        hits = index.related(article_id, limit=limit)
+    except SearchError as error:
+        raise _fail(error) from None
+    if as_json:
+        _echo_json([hit.to_dict() for hit in hits])
+        return
+    for rank, hit in enumerate(hits, 1):
+        date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
+        click.echo(f"{rank:3}. {hit.title}")
+        click.echo(f"     {date}  {hit.source or '-'}  {hit.id}")
+
+
+@cli.command("suggest")
+@click.argument("text")
+@_index_option
+@click.option("--limit", default=8, show_default=True, type=click.IntRange(1, 50), help="How many.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as a JSON list.")
+def suggest_command(text, index_dir, limit, as_json):
+    """Completions for TEXT as typed in a search box: frequent words, then titles."""
+    try:
+        suggestions = NewsIndex.open(index_dir).suggest(text, limit=limit)
+    except SearchError as error:
+        raise _fail(error) from None
+    if as_json:
+        _echo_json(suggestions)
+        return
+    for suggestion in suggestions:
+        click.echo(suggestion)
 
 
 @cli.command("serve")

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from . import regions, sidecars
 from . import schema as fields
 from .errors import IndexLocked, IndexNotFound, SearchError, SourceError
 from .schema import build_schema
@@ -243,6 +244,7 @@ def document(article: Article) -> dict:
         fields.BYLINE: article.byline,
         fields.PATH: article.path,
         fields.DIGEST: article.digest,
+        fields.REGION: " ".join(regions.tag(article.title, article.body, article.source)),
     }
     if article.published is not None:
         doc[fields.PUBLISHED] = article.published
@@ -292,6 +294,7 @@ def rebuild(
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
+            extras = sidecars.write(build)  # copies.json, suggest.tsv beside the new generation
             seconds = time.perf_counter() - started
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -299,6 +302,7 @@ def rebuild(
                 "duplicates": duplicates,
                 "sources": sources,
                 "seconds": round(seconds, 3),
+                **extras,
             }
             (build / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
             generation = _publish(root, build)

@@ -302,8 +302,11 @@ def kill_loop(drill: Drill, kills: int, rng: random.Random) -> KillFigures:
         else:
             figures.served_incomplete += 1
             figures.problems.append(f"round {round_number}: served index is neither version after killing {kind}")
-        # The same writer again, to the end: it must clean up and succeed.
+        # The same writer again, to the end: it must clean up and succeed. (Its length is the one
+        # the next kill of its kind is spread over: the machine may be busier or quieter by then.)
+        started = time.monotonic()
         code, err = _run_writer(kind, drill, wait=60)
+        drill.seconds[kind] = round(time.monotonic() - started, 2)
         ok = code == 0 and drill.served_version() == version and not list(drill.index.glob("build-*"))
         if ok:
             figures.recovered += 1

@@ -8,7 +8,7 @@ stand side by side, whichever way jieba cut the text around it.
 from __future__ import annotations
 
 from whoosh.columns import NumericColumn
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from .analysis import BigramAnalyzer, ChineseAnalyzer
 
@@ -22,6 +22,8 @@ URL = "url"
 BYLINE = "byline"
 PATH = "path"
 DIGEST = "digest"
+#: Official names of the regions an article is about (search/regions.py), space separated.
+REGION = "region"
 
 #: Fields a user may name in a query (``title:重庆``).
 QUERYABLE = (TITLE, BODY)
@@ -43,5 +45,7 @@ def build_schema() -> Schema:
             BYLINE: STORED(),
             PATH: ID(stored=True),
             DIGEST: ID(stored=True),
+            # A column too, so that facets count regions without reading stored fields.
+            REGION: KEYWORD(stored=True, sortable=True),
         }
     )

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
@@ -21,17 +21,21 @@ from markupsafe import Markup
 from whoosh import collectors, sorting
 from whoosh import query as wq
 
-from . import highlight
+from . import copies as syndication
+from . import highlight, regions, related
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
 from .indexer import RebuildSummary, current_generation, open_generation, read_meta, rebuild
-from .query import ParsedQuery, parse
+from .query import ParsedQuery, clean, parse
 from .sources import Article, headline
+from .suggest import Suggester
 from .updater import UpdateSummary, update
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
+#: The facets a search counts (see :func:`_facets`).
+FACETS = ("source", "region", "year", "month")
 #: Seconds a search may spend finding matches (and again counting facets) before it stops and
 #: returns what it found, flagged ``partial``; ``None`` or 0: no limit.
 TIME_LIMIT = 3.0
@@ -52,12 +56,19 @@ class Hit:
     source: str
     url: str
     score: float | None
+    #: Official names of the regions the article is about, provinces first.
+    regions: tuple[str, ...] = ()
+    #: How many other outlets' copies of this story the index holds, and which (earliest first).
+    copies: int = 0
+    other_copies: tuple[syndication.Member, ...] = ()
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["date"] = self.date.isoformat() if self.date else None
         data["title_html"] = str(self.title_html)
         data["snippet"] = str(self.snippet)
+        data["regions"] = list(self.regions)
+        data["other_copies"] = [member.to_dict() for member in self.other_copies]
         return data
 
 
@@ -73,9 +84,12 @@ class FacetValue:
 class SearchPage:
     """One page of results.
 
-    ``facets`` (when asked for) maps a facet name (``source``, ``year``) to its values, most
-    frequent first for ``source`` and newest first for ``year``. Each facet counts the articles
-    that match the query and every filter except its own, so the other values stay selectable.
+    ``facets`` (when asked for) maps a facet name (``source``, ``region``, ``year``, ``month``) to its
+    values, most frequent first for ``source`` and ``region``, newest first for ``year``, oldest
+    first for ``month`` (``2020-06``, a timeline). Each facet counts the articles that match the
+    query and every filter except its own, so the other values stay selectable. ``total`` counts
+    hits as listed (copies of one story collapsed into one unless asked otherwise); facets count
+    articles. ``did_you_mean`` is a query that finds something, offered when this one found nothing.
     """
 
     query: str
@@ -85,8 +99,9 @@ class SearchPage:
     took_ms: float
     hits: tuple[Hit, ...]
     facets: dict[str, tuple[FacetValue, ...]] = field(default_factory=dict, hash=False)
-    #: The search ran out of time (:data:`TIME_LIMIT`): the hits, total and facets are what it
-    #: had found by then.
+    did_you_mean: str | None = None
+    #: The search ran out of time (:data:`TIME_LIMIT`): the hits and total are what it had found
+    #: by then, and the facets are empty.
     partial: bool = False
 
     @property
@@ -102,6 +117,7 @@ class SearchPage:
             "took_ms": round(self.took_ms, 2),
             "hits": [hit.to_dict() for hit in self.hits],
             "facets": {name: [asdict(value) for value in values] for name, values in self.facets.items()},
+            "did_you_mean": self.did_you_mean,
             "partial": self.partial,
         }
 
@@ -117,10 +133,15 @@ class StoredArticle:
     source: str
     url: str
     byline: str
+    regions: tuple[str, ...] = ()
+    #: Other outlets' copies of this story, earliest first.
+    copies: tuple[syndication.Member, ...] = ()
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["date"] = self.date.isoformat() if self.date else None
+        data["regions"] = list(self.regions)
+        data["copies"] = [member.to_dict() for member in self.copies]
         return data
 
 
@@ -161,6 +182,8 @@ class NewsIndex:
         self._lock = threading.Lock()
         self._index = None
         self._generation: Path | None = None
+        # Data kept beside the served generation (copies, suggestions), loaded once each.
+        self._sidecars: dict[str, object] = {}
 
     @classmethod
     def open(cls, path: str | Path = "index", time_limit: float | None = TIME_LIMIT) -> NewsIndex:
@@ -193,7 +216,28 @@ class NewsIndex:
             with self._lock:
                 if generation != self._generation or self._index is None:
                     self._index, self._generation = open_generation(self.path)
+                    self._sidecars = {}
         return self._index
+
+    def _sidecar(self, name: str, load):
+        """The served generation's ``name`` data, loaded by ``load(generation, documents)`` once."""
+        ix = self._whoosh()
+        sidecars = self._sidecars
+        value = sidecars.get(name)
+        if value is None:
+            with self._lock:
+                value = sidecars.get(name)
+                if value is None:
+                    value = load(self._generation, ix.doc_count_all())
+                    sidecars[name] = value
+        return value
+
+    def copies(self) -> syndication.Copies:
+        """The clusters of syndicated copies in the served generation."""
+        return self._sidecar("copies", syndication.Copies.load)
+
+    def _suggester(self) -> Suggester:
+        return self._sidecar("suggest", lambda generation, _: Suggester.load(generation))
 
     @property
     def doc_count(self) -> int:
@@ -215,7 +259,7 @@ class NewsIndex:
         """:attr:`info` plus ``facets``: every article counted by source and by year (for a front page)."""
         info = self.info
         with self._whoosh().searcher() as searcher:
-            info["facets"] = _facets(searcher, wq.Every(), None, None, None)
+            info["facets"] = _facets(searcher, wq.Every(), None, None, None, None)
         return info
 
     def close(self) -> None:
@@ -243,6 +287,8 @@ class NewsIndex:
         date_to=None,
         source: str | None = None,
         facets: bool = False,
+        region: str | None = None,
+        collapse: bool = True,
     ) -> SearchPage:
         """Search the index.
 
@@ -251,7 +297,10 @@ class NewsIndex:
         :param date_from: earliest publication date (date, datetime or ``YYYY-MM-DD``), inclusive
         :param date_to: latest publication date, inclusive
         :param source: only articles from this source (exact name)
-        :param facets: also count the matching articles by ``source`` and by ``year``
+        :param facets: also count the matching articles by ``source``, ``region``, ``year`` and ``month``
+        :param region: only articles about this region (``万州区``, or a short form: ``万州``; a
+            province includes its cities and districts)
+        :param collapse: show each story once, however many outlets republished it (``False``: every copy)
         :raises QueryError: for an empty or over-long query or a bad page, sort or date
         """
         started = time.perf_counter()
@@ -268,6 +317,9 @@ class NewsIndex:
             filters.append(wq.DateRange(fields.PUBLISHED, start or _EARLIEST, end or _LATEST))
         if source:
             filters.append(wq.Term(fields.SOURCE, source))
+        region = regions.canonical(region) if region else None
+        if region:
+            filters.append(wq.Term(fields.REGION, region))
         flt = None if not filters else filters[0] if len(filters) == 1 else wq.And(filters)
 
         ix = self._whoosh()
@@ -275,17 +327,39 @@ class NewsIndex:
             options = {"limit": page * per_page, "filter": flt}
             if sort == "date":
                 options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
-            query = _bounded_boosts(parsed.query)
-            results, total, partial = _run_limited(searcher, query, options, self.time_limit)
+            clusters = self.copies()
+            runnable = _bounded_boosts(parsed.query)
+            results, total, partial = _run_limited(
+                searcher, runnable, clusters if collapse else None, options, self.time_limit
+            )
             hits = tuple(
-                self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed)
+                self._extend(
+                    self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed),
+                    results[i],
+                    results.docnum(i),
+                    clusters,
+                )
                 for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
             )
             counts = {}
             if facets:
-                counts, partial = _facets_limited(searcher, query, start, end, source, self.time_limit, partial)
+                counts, partial = _facets_limited(
+                    searcher, runnable, (start, end, source, region), self.time_limit, partial
+                )
+        suggestion = self.did_you_mean(query) if total == 0 and page == 1 else None
         took = (time.perf_counter() - started) * 1000
-        return SearchPage(parsed.text, total, page, per_page, took, hits, counts, partial)
+        return SearchPage(parsed.text, total, page, per_page, took, hits, counts, suggestion, partial)
+
+    @staticmethod
+    def _extend(hit: Hit, stored, docnum: int, clusters: syndication.Copies) -> Hit:
+        """``hit`` with its regions and copies (kept apart from :meth:`_hit` to keep that one small)."""
+        others = clusters.others(docnum)
+        return replace(
+            hit,
+            regions=tuple(stored.get(fields.REGION, "").split()),
+            copies=len(others),
+            other_copies=others,
+        )
 
     @staticmethod
     def _hit(stored, score, parsed: ParsedQuery) -> Hit:
@@ -307,7 +381,8 @@ class NewsIndex:
     def article(self, article_id: str) -> StoredArticle | None:
         """The stored article with this id, or ``None``."""
         with self._whoosh().searcher() as searcher:
-            stored = searcher.document(**{fields.ID_FIELD: article_id})
+            docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
+            stored = searcher.stored_fields(docnum) if docnum is not None else None
         if stored is None:
             return None
         body = stored.get(fields.BODY, "")
@@ -319,7 +394,61 @@ class NewsIndex:
             source=stored.get(fields.SOURCE, ""),
             url=stored.get(fields.URL, ""),
             byline=stored.get(fields.BYLINE, ""),
+            regions=tuple(stored.get(fields.REGION, "").split()),
+            copies=self.copies().others(docnum),
         )
+
+    def related(self, article_id: str, limit: int = 5) -> tuple[Hit, ...]:
+        """Up to ``limit`` articles most like this one (on its key terms), its own copies left out
+        and other stories' copies collapsed; empty for an unknown id."""
+        clusters = self.copies()
+        with self._whoosh().searcher() as searcher:
+            docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
+            if docnum is None:
+                return ()
+            stored = searcher.stored_fields(docnum)
+            found = related.more_like(searcher, stored, docnum, clusters, limit=limit)
+            plain = ParsedQuery("", wq.NullQuery, frozenset(), ())
+            return tuple(
+                self._extend(
+                    self._hit(searcher.stored_fields(other), score, plain),
+                    searcher.stored_fields(other),
+                    other,
+                    clusters,
+                )
+                for other, score in found
+            )
+
+    def suggest(self, text: str, limit: int = 8) -> list[str]:
+        """Completions of what a reader is typing: frequent words, then titles (a few microseconds)."""
+        return self._suggester().complete(text, limit)
+
+    def did_you_mean(self, query: str) -> str | None:
+        """A query one typo away from ``query`` that finds something, or ``None``."""
+        try:
+            text = clean(query)
+        except Exception:  # noqa: BLE001 - a query that cannot be cleaned has nothing to correct
+            return None
+        suggester = self._suggester()
+        parts = re.split(r'(\s+|["()])', text)
+        changed = False
+        for index, part in enumerate(parts):
+            if not part or not _PLAIN_WORD.match(part) or part in ("AND", "OR", "NOT"):
+                continue
+            if suggester.weight(part):
+                continue
+            closest = suggester.closest(part)
+            if closest:
+                parts[index] = closest
+                changed = True
+        if not changed:
+            return None
+        corrected = "".join(parts)
+        try:
+            found = self.search(corrected, per_page=1).total
+        except QueryError:
+            return None
+        return corrected if found else None
 
     @staticmethod
     def highlight(text: str, query: str) -> Markup:
@@ -331,33 +460,54 @@ class NewsIndex:
         return highlight.mark_all(text, parsed.words, parsed.phrases)
 
 
-def _facets(searcher, query, start, end, source, deadline=None) -> dict[str, tuple[FacetValue, ...]]:
-    """Count the articles matching ``query`` by source (within the date filter) and by year of
-    publication (within the source filter): each facet ignores its own filter.
+def _facets(searcher, query, start, end, source, region, deadline=None) -> dict[str, tuple[FacetValue, ...]]:
+    """Count the articles matching ``query`` by source, by region, by year and by month of
+    publication, each within every filter but its own (year and month both ignore the dates).
 
-    One pass over the matching document numbers, reading the two sortable columns; no scoring.
+    One pass over the matching document numbers, reading the sortable columns; no scoring.
     """
     reader = searcher.reader()
     sources = reader.column_reader(fields.SOURCE, translate=True)
     # Undated articles hold 0 in the column, which reads back as datetime.min.
     published = reader.column_reader(fields.PUBLISHED, translate=True)
+    # An index built before regions existed has no such column.
+    places = reader.column_reader(fields.REGION, translate=True) if fields.REGION in reader.schema else None
     low, high = start or _EARLIEST, end or _LATEST
     dated = start is not None or end is not None
     by_source: Counter[str] = Counter()
+    by_region: Counter[str] = Counter()
     by_year: Counter[str] = Counter()
+    by_month: Counter[str] = Counter()
     for seen, docnum in enumerate(searcher.docs_for_query(query)):
         if deadline is not None and not seen % 1024 and time.monotonic() > deadline:
             raise collectors.TimeLimit
         name = sources[docnum]
         when = published[docnum]
-        if not dated or low <= when <= high:
+        tags = places[docnum].split() if places is not None else ()
+        in_dates = not dated or low <= when <= high
+        in_source = not source or name == source
+        in_region = not region or region in tags
+        if in_dates and in_region:
             by_source[name] += 1
-        if when != datetime.min and (not source or name == source):
+        if in_dates and in_source:
+            by_region.update(tags)
+        if when != datetime.min and in_source and in_region:
             by_year[str(when.year)] += 1
+            by_month[f"{when.year:04d}-{when.month:02d}"] += 1
     return {
-        "source": tuple(FacetValue(v, n) for v, n in sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
+        "source": _most_first(by_source),
+        "region": _most_first(by_region),
         "year": tuple(FacetValue(v, n) for v, n in sorted(by_year.items(), reverse=True)),
+        "month": tuple(FacetValue(v, n) for v, n in sorted(by_month.items())),
     }
+
+
+def _most_first(counts: Counter[str]) -> tuple[FacetValue, ...]:
+    return tuple(FacetValue(v, n) for v, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+#: A word "did you mean" may correct: letters, digits and ideographs, no field name or operator.
+_PLAIN_WORD = re.compile(r"^[^\W_]+$")
 
 
 # Time limit ------------------------------------------------------------------------------------------
@@ -389,25 +539,30 @@ class _Deadline(collectors.WrappingCollector):
         return key
 
 
-def _run_limited(searcher, query, options: dict, time_limit: float | None):
-    """``searcher.search(query, **options)`` within ``time_limit`` seconds: ``(results, total, partial)``.
+def _run_limited(searcher, query, copies, options: dict, time_limit: float | None):
+    """:func:`search.copies.search` within ``time_limit`` seconds: ``(results, total, partial)``.
 
     Out of time, the results are the best of the matches found so far and ``total`` counts those.
     """
     if not time_limit:
-        results = searcher.search(query, **options)
+        results = syndication.search(searcher, query, copies, **options)
         return results, len(results), False
     options = dict(options)
     allow = options.pop("filter", None)
     limited = _Deadline(searcher.collector(**options), time.monotonic() + time_limit)
-    collector = collectors.FilterCollector(limited, allow) if allow is not None else limited
+    if copies:
+        collector = syndication.collapsing(limited, copies, allow)
+    elif allow is not None:
+        collector = collectors.FilterCollector(limited, allow)
+    else:
+        collector = limited
     try:
         searcher.search_with_collector(query, collector)
     except collectors.TimeLimit:
         return collector.results(), limited.matched, True
     results = collector.results()
     if limited.computes_count():
-        return results, limited.matched, False
+        return results, len(results), False
     # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again: within
     # the time left, else the count so far.
     counted = 0
@@ -417,16 +572,16 @@ def _run_limited(searcher, query, options: dict, time_limit: float | None):
     return results, counted, False
 
 
-def _facets_limited(searcher, query, start, end, source, time_limit: float | None, partial: bool):
+def _facets_limited(searcher, query, filters: tuple, time_limit: float | None, partial: bool):
     """:func:`_facets` within ``time_limit`` seconds: ``(facets, partial)``; out of time (or when
     the search itself was), every facet is empty."""
     deadline = time.monotonic() + time_limit if time_limit else None
     try:
         if not partial:
-            return _facets(searcher, query, start, end, source, deadline), False
+            return _facets(searcher, query, *filters, deadline=deadline), False
     except collectors.TimeLimit:
         pass
-    return {"source": (), "year": ()}, True
+    return {name: () for name in FACETS}, True
 
 
 #: The range a reader's boost (重庆^2) is held to: Whoosh divides by a boost of 0 (a crash) and an

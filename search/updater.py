@@ -43,6 +43,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from . import schema as fields
+from . import sidecars
 from .errors import IndexNotFound, SourceError
 from .indexer import (
     LOCK_TIMEOUT,
@@ -58,8 +59,11 @@ from .indexer import (
     rebuild,
     write_lock,
 )
+from .schema import build_schema
 from .sources import Article, read_sources, source_files
 
+#: The name Whoosh gives the index inside a generation (its files are ``MAIN_*`` and ``_MAIN_*``).
+_INDEX_NAME = whoosh_index._DEF_INDEX_NAME
 #: Stored fields compared, besides ``digest`` and ``path``, to tell whether an article changed.
 _COMPARED = (fields.TITLE, fields.BODY, fields.SOURCE, fields.URL, fields.BYLINE)
 
@@ -151,7 +155,8 @@ def update(
         if not sources:
             raise SourceError(str(root), "the index does not record its sources; give them with --source")
     sources = [os.fspath(s) for s in sources]
-    if current_generation(root) is None:
+    if current_generation(root) is None or not _same_schema(current_generation(root)):
+        # No index yet, or one written with other fields (an older version): only a rebuild will do.
         built = rebuild(sources, root, strict=strict, on_progress=on_progress, lock_timeout=lock_timeout, fields=fields)
         return UpdateSummary(
             added=built.indexed,
@@ -202,6 +207,18 @@ def update(
         documents=documents,
         generation=generation.name,
     )
+
+
+def _same_schema(generation: Path) -> bool:
+    """Whether the generation has the fields this version writes."""
+    try:
+        index = whoosh_index.open_dir(str(generation))
+    except Exception:  # noqa: BLE001 - an unreadable generation is rebuilt, not updated
+        return False
+    try:
+        return sorted(index.schema.names()) == sorted(build_schema().names())
+    finally:
+        index.close()
 
 
 def _read(
@@ -360,11 +377,13 @@ def _same(known: _Indexed, article: Article) -> bool:
 
 
 def _link_generation(served: Path, build: Path) -> None:
-    """Give ``build`` the files of ``served``: hard links (Whoosh never rewrites a written file),
-    copies where linking is not possible. Whoosh's lock file and our metadata are left out."""
+    """Give ``build`` the Whoosh files of ``served``: hard links (Whoosh never rewrites a file it
+    has written), copies where linking is not possible. Whoosh's lock file is left out, and so is
+    everything else (our metadata, the sidecar files): those are written anew, never through a link."""
     build.mkdir()
     for entry in served.iterdir():
-        if not entry.is_file() or entry.name == META or entry.name.endswith("WRITELOCK"):
+        whoosh_file = entry.name.startswith((f"{_INDEX_NAME}_", f"_{_INDEX_NAME}_"))
+        if not entry.is_file() or not whoosh_file or entry.name.endswith("WRITELOCK"):
             continue
         target = build / entry.name
         try:
@@ -399,11 +418,14 @@ def _write(
             documents = index.doc_count()
         finally:
             index.close()
+        # Copies and suggestions are computed over the whole generation (document numbers change).
+        extras = sidecars.write(build)
         meta = read_meta(served)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         meta.setdefault("rebuilt_at", meta.get("built_at"))
         meta.update(
             {
+                **extras,
                 "built_at": now,
                 "documents": documents,
                 # What a plain `index update` reads next time: every source this index came from.

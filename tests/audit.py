@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 
 #: Every element our templates write.
 PAGE_TAGS = frozenset(
-    "a article body button code dd details div dl dt footer form h1 h2 head header html input label li "
-    "link main mark meta nav ol p q section span strong summary time title ul".split()
+    "a article body button code datalist dd details div dl dt figcaption figure footer form h1 h2 head "
+    "header html input label li link main mark meta nav ol option p q rect section span strong summary "
+    "svg time title ul".split()
 ) | {"script"}
 FRAGMENT_TAGS = frozenset({"mark"})
 URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "poster", "data", "srcset", "xlink:href"})

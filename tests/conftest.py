@@ -9,6 +9,8 @@ import pytest
 
 from search import NewsIndex
 
+from .feature_cases import CASES as FEATURE_CASES
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_PAGE = FIXTURES / "cqrb-2020-06-20.txt"
 SEED_TITLE = "市委常委会召开会议 研究部署渝东北三峡库区城镇群和渝东南武陵山区城镇群发展"
@@ -85,6 +87,7 @@ def sources_dir(tmp_path_factory) -> Path:
     (folder / SEED_PAGE.name).write_bytes(SEED_PAGE.read_bytes())
     (folder / "chongqing-200.jsonl").write_bytes((FIXTURES / "chongqing-200.jsonl").read_bytes())
     write_jsonl(folder / "cases.jsonl", CASES)
+    write_jsonl(folder / "features.jsonl", FEATURE_CASES)
     return folder
 
 

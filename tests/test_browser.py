@@ -181,3 +181,39 @@ def test_unknown_article_page(server, browser):
     expect(page.locator("h1")).to_have_text("没有找到这篇文章")
     expect(page.locator("#q")).to_be_visible()
     context.close()
+
+
+def test_suggestions_timeline_and_copies(server, browser, news):
+    context, page, problems = open_page(browser, 1280, 900)
+    page.goto(server.url + "/")
+    page.keyboard.type("重庆")
+    # Typing fills the box's datalist from /api/suggest.
+    # (A locator, not wait_for_function: its polling evaluates strings, which the page's CSP forbids.)
+    expect(page.locator("#q-suggestions option")).not_to_have_count(0)
+    wanted = news.suggest("重庆")
+    for _ in range(50):  # the list for "重" may come first, then the one for "重庆"
+        options = page.locator("#q-suggestions option").evaluate_all("options => options.map(o => o.value)")
+        if options == wanted:
+            break
+        page.wait_for_timeout(100)
+    assert options == wanted
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q="))
+
+    # A bar of the timeline is a link to its period.
+    bar = page.locator("a.timeline-bar", has=page.locator("rect.timeline-rect")).last
+    period = bar.get_attribute("data-period")
+    bar.click()
+    page.wait_for_url(re.compile(r"from="))
+    dates = page.locator("li.hit .hit-meta time").evaluate_all("times => times.map(t => t.dateTime)")
+    assert dates and all(d.startswith(period) for d in dates)
+    shot(page, "desktop-5-timeline")
+
+    # Copies of one story are one hit that opens onto the other outlets.
+    page.goto(server.url + "/search?q=%E9%BB%9B%E6%B9%96%E8%A7%82%E9%B8%9F%E8%8A%82")
+    copies = page.locator("details.hit-copies").first
+    copies.locator("summary").click()
+    expect(copies.locator("li")).to_have_count(2)
+    shot(page, "desktop-6-copies")
+    assert problems == []
+    context.close()

@@ -35,7 +35,7 @@ def test_a_search_out_of_time_returns_partial_results(index_dir, news):
     assert hurried.partial and hurried.to_dict()["partial"] is True
     # What it found by then: real hits of the query, fewer of them, and no facets.
     assert 1 <= hurried.total < complete.total and hurried.hits
-    assert hurried.facets == {"source": (), "year": ()}
+    assert hurried.facets and not any(hurried.facets.values())
     assert {hit.id for hit in hurried.hits} <= {hit.id for hit in news.search("重庆", per_page=100).hits}
     # The same, filtered: the filter still holds.
     source = next(facet.value for facet in complete.facets["source"] if facet.value)

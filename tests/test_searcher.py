@@ -158,7 +158,19 @@ def test_hit_json_shape(news):
     data = news.search('"一区两群"').to_dict()
     assert set(data) >= {"query", "total", "page", "per_page", "took_ms", "hits"}
     hit = data["hits"][0]
-    assert set(hit) == {"id", "title", "title_html", "snippet", "date", "source", "url", "score"}
+    assert set(hit) == {
+        "id",
+        "title",
+        "title_html",
+        "snippet",
+        "date",
+        "source",
+        "url",
+        "score",
+        "regions",
+        "copies",
+        "other_copies",
+    }
     assert hit["date"] == "2020-06-20T09:53:00"
 
 

@@ -298,3 +298,39 @@ def test_cli_update_summary(tmp_path, src):
     result = runner.invoke(cli, ["index", "update", "--index", str(ix), "--source", str(src)])
     assert result.exit_code == 0
     assert result.output.startswith("Up to date: 0 added, 0 replaced, 0 removed, 8 unchanged")
+
+
+def test_an_index_with_other_fields_is_rebuilt(tmp_path, src):
+    """An index written by a version with other fields cannot take this version's documents: the
+    update rebuilds it instead of failing."""
+    from whoosh import fields as whoosh_fields
+    from whoosh import index as whoosh_index
+
+    ix = tmp_path / "ix"
+    old = ix / "gen-20000101T000000000000Z-1"
+    old.mkdir(parents=True)
+    schema = whoosh_fields.Schema(id=whoosh_fields.ID(stored=True, unique=True), body=whoosh_fields.TEXT(stored=True))
+    with whoosh_index.create_in(str(old), schema).writer() as writer:
+        writer.add_document(id="old-1", body="旧版本的索引")
+    (ix / "CURRENT").write_text(old.name + "\n", encoding="utf-8")
+    summary = NewsIndex.update([src], ix)
+    assert summary.rebuilt and summary.documents == 10
+    assert sorted(snapshot(ix)) == sorted(r["id"] for r in records("a", 6, "") + records("b", 4, ""))
+
+
+def test_update_recomputes_copies_and_leaves_the_served_sidecars_alone(tmp_path, src):
+    story = (
+        "綦江区东溪古镇今年启动保护性修缮，修缮范围包括太平桥、王爷庙和沿河吊脚楼，"
+        "施工方按照原有形制更换腐朽木构件，镇上商户在施工期间照常营业，游客可沿临时步道参观。"
+    ) * 3
+    write_jsonl(src / "story.jsonl", [{"id": "story-1", "title": "东溪古镇修缮", "body": story, "source": "重庆日报"}])
+    ix = tmp_path / "ix"
+    NewsIndex.rebuild([src], ix)
+    served = current_generation(ix)
+    sidecars = {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv")}
+    reprint = {"id": "story-2", "title": "东溪古镇修缮", "body": story + "（转载）", "source": "綦江网"}
+    write_jsonl(src / "reprint.jsonl", [reprint])
+    assert NewsIndex.update([src], ix).added == 1
+    hits = NewsIndex.open(ix).search("东溪古镇").hits
+    assert len(hits) == 1 and hits[0].copies == 1  # the reprint is known as a copy of the story
+    assert {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv")} == sidecars

@@ -124,7 +124,7 @@ def test_second_page_continues_the_first(client, news):
 def test_sort_by_date_is_newest_first(client, news):
     page = text(client.get("/search?q=重庆&sort=date"))
     assert doc_ids(page) == ids(news.search("重庆", sort="date"))
-    dates = re.findall(r'<time datetime="([^"]+)"', page)
+    dates = re.findall(r'<p class="hit-meta"><time datetime="([^"]+)"', page)
     assert dates == sorted(dates, reverse=True) and len(dates) == 10
     assert '<span class="sort-option is-current" aria-current="true">最新</span>' in page
 
@@ -148,7 +148,9 @@ def test_date_filter(client, news):
     assert found and all(d.startswith("2020-") for d in re.findall(r'<time datetime="([^"]+)"', page))
     assert 'value="2020-01-01"' in page and 'value="2020-12-31"' in page
     years = facet_counts(page, "year")
-    assert years["2020"] == news.search("重庆", date_from="2020-01-01", date_to="2020-12-31").total
+    # Facets count articles, the total counts stories (copies collapsed).
+    articles = news.search("重庆", date_from="2020-01-01", date_to="2020-12-31", collapse=False).total
+    assert years["2020"] == articles
 
 
 def test_new_query_keeps_the_filters_shown(client):
@@ -171,7 +173,7 @@ def test_empty_result_says_so_and_suggests_what_finds_something(client, news):
 
 def test_empty_result_under_filters_offers_to_drop_them(client):
     page = text(client.get("/search?q=轨道交通&source=测试网"))
-    assert doc_ids(page) == [] and "不限来源和日期" in page
+    assert doc_ids(page) == [] and "不限来源、地区和日期" in page
 
 
 def test_page_past_the_end(client):
@@ -350,7 +352,19 @@ def test_api_is_the_cli_json_plus_facets(client, index_dir):
     from_cli = json.loads(result.output)
     api.pop("took_ms"), from_cli.pop("took_ms")
     assert api == from_cli
-    assert set(api["hits"][0]) == {"id", "title", "title_html", "snippet", "date", "source", "url", "score"}
+    assert set(api["hits"][0]) == {
+        "id",
+        "title",
+        "title_html",
+        "snippet",
+        "date",
+        "source",
+        "url",
+        "score",
+        "regions",
+        "copies",
+        "other_copies",
+    }
     assert api["facets"]["source"] and {"value", "count"} == set(api["facets"]["source"][0])
     assert datetime.fromisoformat(api["hits"][0]["date"]).year >= 2020
 

@@ -81,13 +81,15 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 
 def warm_up(app: Flask) -> int:
-    """Open the index and load the segmenter now, so that the first reader does not wait for them.
+    """Open the index and load the segmenter, the copies and the suggestions now, so that the first
+    reader does not wait for them.
 
     :returns: the number of articles in the index
     :raises search.IndexNotFound: when there is no index
     """
     index: NewsIndex = app.extensions["news_search"]
     index.search("重庆", per_page=1)
+    index.suggest("重")  # the suggestion data, so that the first keystroke does not wait for it
     return index.doc_count
 
 

@@ -1,4 +1,5 @@
-"""Pages and JSON: ``/``, ``/search``, ``/article/<id>``, ``/api/search``, ``/healthz``.
+"""Pages and JSON: ``/``, ``/search``, ``/article/<id>``, ``/api/search``, ``/api/suggest``,
+``/api/article/<id>``, ``/healthz``.
 
 Each view is one library call plus parameter checking and rendering. Request parameters are
 checked here, before the library sees them, so that a bad one gets a 400 naming the parameter (in
@@ -20,7 +21,7 @@ from flask import Blueprint, Flask, current_app, jsonify, redirect, render_templ
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from search import IndexNotFound, NewsIndex, QueryError, SearchError
+from search import IndexNotFound, NewsIndex, QueryError, SearchError, timeline
 from search.indexer import current_generation
 from search.query import MAX_QUERY_LENGTH
 from search.searcher import MAX_PAGE, SORTS, to_datetime
@@ -33,6 +34,10 @@ bp = Blueprint("web", __name__)
 MAX_NAME_LENGTH = 200
 #: Source values shown before "more" in the filter list.
 SOURCES_SHOWN = 8
+#: Suggestions offered while typing, at most.
+SUGGESTIONS = 8
+#: Related articles on an article page.
+RELATED = 5
 #: Words of a query that found nothing tried one at a time as suggestions.
 SUGGESTED_WORDS = 8
 #: Quote characters a reader may type around a phrase.
@@ -66,10 +71,12 @@ class SearchParams:
     date_from: str = ""
     date_to: str = ""
     source: str = ""
+    region: str = ""
+    collapse: bool = True
 
     @property
     def filtered(self) -> bool:
-        return bool(self.source or self.date_from or self.date_to)
+        return bool(self.source or self.date_from or self.date_to or self.region)
 
     def args(self, **changes) -> dict:
         """URL parameters for this request with ``changes``, leaving out defaults (a changed query or
@@ -85,6 +92,8 @@ class SearchParams:
             "from": params.date_from or None,
             "to": params.date_to or None,
             "source": params.source or None,
+            "region": params.region or None,
+            "collapse": None if params.collapse else "0",
         }
         return {key: value for key, value in args.items() if value not in (None, "")}
 
@@ -97,6 +106,8 @@ class SearchParams:
             date_from=self.date_from or None,
             date_to=self.date_to or None,
             source=self.source or None,
+            region=self.region or None,
+            collapse=self.collapse,
             **options,
         )
 
@@ -157,6 +168,12 @@ def search_params(args) -> SearchParams:
     source = args.get("source", "").strip()
     if len(source) > MAX_NAME_LENGTH:
         raise BadParameter("source", "来源名称太长", f"source is too long (at most {MAX_NAME_LENGTH} characters)")
+    region = args.get("region", "").strip()
+    if len(region) > MAX_NAME_LENGTH:
+        raise BadParameter("region", "地区名称太长", f"region is too long (at most {MAX_NAME_LENGTH} characters)")
+    collapse = args.get("collapse", "").strip().lower()
+    if collapse not in ("", "1", "true", "yes", "0", "false", "no"):
+        raise BadParameter("collapse", "参数 collapse 只能是 1 或 0", "collapse must be 1 (true) or 0 (false)")
     config = current_app.config
     return SearchParams(
         q=q,
@@ -166,6 +183,8 @@ def search_params(args) -> SearchParams:
         date_from=date_from,
         date_to=date_to,
         source=source,
+        region=region,
+        collapse=collapse not in ("0", "false", "no"),
     )
 
 
@@ -183,7 +202,8 @@ def search():
         return redirect(url_for(".home"))
     params = search_params(request.args)
     result = params.search(facets=True)
-    suggestions = _suggestions(params) if result.total == 0 else []
+    suggestions = _suggestions(params, result.did_you_mean) if result.total == 0 else []
+    chart = timeline.build(result.facets.get("month", ()), params.date_from or None, params.date_to or None)
     return render_template(
         "search.html",
         params=params,
@@ -191,6 +211,8 @@ def search():
         suggestions=suggestions,
         pages=_page_numbers(result.page, min(result.pages, MAX_PAGE)),
         sources_shown=SOURCES_SHOWN,
+        chart=chart,
+        copies_shown=any(hit.copies for hit in result.hits),
     )
 
 
@@ -208,7 +230,10 @@ def article(article_id: str):
     body = NewsIndex.highlight(stored.body, query) if query else Markup.escape(stored.body)
     # Marks never span a line break (they cover words and phrases), so splitting keeps them whole.
     paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
-    return render_template("article.html", article=stored, title=title, paragraphs=paragraphs, params=params)
+    related = get_index().related(stored.id, limit=RELATED)
+    return render_template(
+        "article.html", article=stored, title=title, paragraphs=paragraphs, params=params, related=related
+    )
 
 
 # JSON -----------------------------------------------------------------------------------------------
@@ -219,6 +244,30 @@ def api_search():
     """The same JSON as ``news-search search --json``, facets included."""
     result = search_params(request.args).search(facets=True)
     return jsonify(result.to_dict())
+
+
+@bp.get("/api/suggest")
+def api_suggest():
+    """Completions of what is being typed in the search box: a JSON list of strings."""
+    q = request.args.get("q", "")
+    if len(q) > MAX_QUERY_LENGTH:
+        raise BadParameter("q", "搜索词太长了", f"q is too long (at most {MAX_QUERY_LENGTH} characters)")
+    limit = _whole_number(request.args, "limit", SUGGESTIONS, 20)
+    response = jsonify(get_index().suggest(q, limit=limit) if q.strip() else [])
+    # The same prefix is asked again and again while typing; the answer changes only with a rebuild.
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@bp.get("/api/article/<path:article_id>")
+def api_article(article_id: str):
+    """One article as JSON, with its regions, its copies and up to five related articles."""
+    stored = get_index().article(article_id) if len(article_id) <= MAX_NAME_LENGTH else None
+    if stored is None:
+        return _error(404, "没有找到这篇文章", "no article with this id", param="id")
+    data = stored.to_dict()
+    data["related"] = [hit.to_dict() for hit in get_index().related(stored.id, limit=RELATED)]
+    return jsonify(data)
 
 
 @bp.get("/healthz")
@@ -258,23 +307,28 @@ class Suggestion:
     label: str
     args: dict
     total: int
+    #: The query with a typo corrected ("did you mean").
+    spelling: bool = False
 
 
-def _suggestions(params: SearchParams, most: int = 4) -> list[Suggestion]:
-    """For an empty result: the query without filters, without quotes, or one word at a time,
-    each only if it finds something."""
-    candidates: list[tuple[str, SearchParams]] = []
+def _suggestions(params: SearchParams, did_you_mean: str | None = None, most: int = 4) -> list[Suggestion]:
+    """For an empty result: the spelling the index knows ("did you mean", first), the query without
+    filters, without quotes, or one word at a time, each only if it finds something."""
+    candidates: list[tuple[str, SearchParams, bool]] = []
+    if did_you_mean and did_you_mean != params.q:
+        candidates.append((did_you_mean, replace(params, q=did_you_mean), True))
     if params.filtered:
-        candidates.append(("不限来源和日期", replace(params, source="", date_from="", date_to="")))
+        unfiltered = replace(params, source="", region="", date_from="", date_to="")
+        candidates.append(("不限来源、地区和日期", unfiltered, False))
     unquoted = params.q.translate({ord(c): " " for c in QUOTES}).strip()
     if unquoted != params.q and unquoted:
-        candidates.append((unquoted, replace(params, q=unquoted)))
+        candidates.append((unquoted, replace(params, q=unquoted), False))
     words = unquoted.split()
     if len(words) > 1:
         # The first few words only: a query of hundreds of words must not cost hundreds of searches.
-        candidates.extend((word, replace(params, q=word)) for word in words[:SUGGESTED_WORDS])
+        candidates.extend((word, replace(params, q=word), False) for word in words[:SUGGESTED_WORDS])
     suggestions, seen = [], set()
-    for label, candidate in candidates:
+    for label, candidate, spelling in candidates:
         candidate = replace(candidate, page=1, per_page=1)
         if candidate in seen:
             continue
@@ -284,7 +338,7 @@ def _suggestions(params: SearchParams, most: int = 4) -> list[Suggestion]:
         except QueryError:
             continue
         if total:
-            suggestions.append(Suggestion(label, candidate.args(per_page=params.per_page), total))
+            suggestions.append(Suggestion(label, candidate.args(per_page=params.per_page), total, spelling))
         if len(suggestions) >= most:
             break
     return suggestions

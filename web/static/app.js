@@ -26,4 +26,41 @@
       box.blur();
     }
   });
+
+  // Suggestions while typing: /api/suggest fills the box's <datalist>, which the browser shows
+  // under the box and lets the reader pick by keyboard or touch. Not while an IME is composing.
+  if (box && box.list && box.dataset.suggest && window.fetch) {
+    var list = box.list;
+    var timer = null;
+    var asked = "";
+    var controller = null;
+    function fill(words) {
+      while (list.firstChild) list.removeChild(list.firstChild);
+      words.forEach(function (word) {
+        var option = document.createElement("option");
+        option.value = word;
+        list.appendChild(option);
+      });
+    }
+    function ask() {
+      var text = box.value.trim();
+      if (!text || text === asked) return;
+      asked = text;
+      if (controller && controller.abort) controller.abort();
+      controller = window.AbortController ? new AbortController() : null;
+      fetch(box.dataset.suggest + "?q=" + encodeURIComponent(text), controller ? { signal: controller.signal } : {})
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (words) { if (box.value.trim() === text) fill(words); })
+        .catch(function () {});
+    }
+    box.addEventListener("input", function (event) {
+      if (event.isComposing) return;
+      clearTimeout(timer);
+      timer = setTimeout(ask, 80);
+    });
+    box.addEventListener("compositionend", function () {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 80);
+    });
+  }
 })();

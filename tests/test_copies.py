@@ -1,0 +1,102 @@
+"""Syndicated copies: near-identical stories collapse into one hit that names the other outlets."""
+
+import json
+from datetime import datetime
+
+import pytest
+from click.testing import CliRunner
+
+from search import copies
+from search.cli import cli
+from web import create_app
+
+from .conftest import ids
+from .feature_cases import PORTAL, REPRINT, STORY
+
+COPIES = {"copy-wire", "copy-reprint", "copy-portal"}
+
+
+@pytest.fixture(scope="module")
+def client(index_dir):
+    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
+
+
+def test_clusters_near_duplicates_not_rewrites_or_templates():
+    day = datetime(2024, 6, 18)
+    other = STORY.replace("缙云山", "四面山").replace("黛湖", "洪海").replace("四十余种", "三十余种")
+    other = other.replace("观鸟爱好者", "摄影爱好者").replace("北碚区", "江津区").replace("夜间观测", "清晨观测")
+    articles = [
+        (0, STORY, day),
+        (1, REPRINT, day),
+        (2, PORTAL, datetime(2024, 6, 19)),
+        (3, other, day),  # the same template, another place and event: not a copy
+        (4, STORY, datetime(2025, 6, 18)),  # the same text a year later (an anniversary): not a copy
+        (5, "太短的文字也会雷同。", day),
+        (6, "太短的文字也会雷同。", day),
+    ]
+    assert copies.find_clusters(articles) == [[0, 1, 2]]
+
+
+def test_shingles_ignore_punctuation_spacing_and_script():
+    assert copies.shingles("重慶小麵，走進 台灣夜市！") == copies.shingles("重庆小面走进台湾夜市")
+    assert copies.shingles("短") == []
+
+
+def test_search_collapses_copies_into_one_hit(news):
+    page = news.search("黛湖观鸟节")
+    found = [h for h in page.hits if h.id in COPIES]
+    assert len(found) == 1
+    hit = found[0]
+    assert hit.copies == 2
+    assert {c.id for c in hit.other_copies} == COPIES - {hit.id}
+    assert {c.source for c in hit.other_copies} | {hit.source} == {"新华社", "华龙网", "搜狐新闻"}
+    # A write-up of its own is a separate hit.
+    assert "copy-own-story" in ids(page)
+
+
+def test_no_collapse_lists_every_copy_and_totals_agree(news):
+    collapsed = news.search("黛湖观鸟节", per_page=50)
+    every = news.search("黛湖观鸟节", per_page=50, collapse=False)
+    assert COPIES <= set(ids(every))
+    assert every.total == collapsed.total + 2
+    assert all(h.copies == 2 for h in every.hits if h.id in COPIES)
+    # The total is what paging through the hits gives, with any sort and filter.
+    for options in ({}, {"sort": "date"}, {"date_from": "2024-06-18", "date_to": "2024-06-30"}):
+        pages = [news.search("黛湖观鸟节", per_page=2, page=n, **options) for n in (1, 2, 3)]
+        listed = [h.id for p in pages for h in p.hits]
+        assert len(listed) == len(set(listed)) == pages[0].total, options
+
+
+def test_filter_keeps_the_copy_that_passes(news):
+    # Only the portal's copy is from 搜狐新闻: it is the hit, even if the wire story ranks higher.
+    page = news.search("黛湖观鸟节", source="搜狐新闻")
+    assert ids(page) == ["copy-portal"] and page.hits[0].copies == 2
+
+
+def test_article_lists_its_copies(news):
+    article = news.article("copy-reprint")
+    assert [c.id for c in article.copies] == ["copy-wire", "copy-portal"]  # earliest first
+    assert news.article("copy-own-story").copies == ()
+
+
+def test_cli_no_collapse(index_dir):
+    run = CliRunner().invoke
+    text = run(cli, ["search", "黛湖观鸟节", "--index", str(index_dir)]).output
+    assert "2 other copies:" in text
+    data = json.loads(run(cli, ["search", "黛湖观鸟节", "--index", str(index_dir), "--no-collapse", "--json"]).output)
+    assert COPIES <= {h["id"] for h in data["hits"]}
+    assert all(h["copies"] == 2 and len(h["other_copies"]) == 2 for h in data["hits"] if h["id"] in COPIES)
+
+
+def test_api_and_page(client):
+    data = client.get("/api/search", query_string={"q": "黛湖观鸟节"}).json
+    hit = next(h for h in data["hits"] if h["id"] in COPIES)
+    assert hit["copies"] == 2 and {c["source"] for c in hit["other_copies"]} <= {"新华社", "华龙网", "搜狐新闻"}
+    every = client.get("/api/search", query_string={"q": "黛湖观鸟节", "collapse": "0"}).json
+    assert every["total"] == data["total"] + 2
+    assert client.get("/api/search", query_string={"q": "x", "collapse": "maybe"}).status_code == 400
+    page = client.get("/search", query_string={"q": "黛湖观鸟节"}).get_data(as_text=True)
+    assert '<details class="hit-copies" data-copies="2">' in page and "另有 2 篇相同报道" in page
+    assert "逐篇显示" in page and "collapse=0" in page
+    page = client.get("/search", query_string={"q": "黛湖观鸟节", "collapse": "0"}).get_data(as_text=True)
+    assert page.count('data-copies="2"') == 3 and "合并多家媒体转载的相同报道" in page

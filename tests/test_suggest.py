@@ -1,0 +1,68 @@
+"""Suggestions while typing (built at index time) and "did you mean" for a query finding nothing."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import cli
+from search.suggest import _one_edit
+from web import create_app
+
+
+@pytest.fixture(scope="module")
+def client(index_dir):
+    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
+
+
+def test_completes_frequent_words_then_titles(news):
+    found = news.suggest("重庆")
+    assert found and all(s.startswith("重庆") for s in found) and len(found) <= 8
+    assert "重庆市" in found
+    assert "缙云山黛湖观鸟节开幕" in news.suggest("缙云山黛湖")  # a title
+    assert news.suggest("重慶")[:3] == news.suggest("重庆")[:3]  # traditional typed, same words
+    assert news.suggest("") == [] and news.suggest("　 ") == []
+
+
+def test_completes_the_last_word_only(news):
+    found = news.suggest("2020 重庆")
+    assert found and all(s.startswith("2020 重庆") for s in found)
+
+
+def test_one_edit():
+    assert _one_edit("轨到", "轨道") and _one_edit("沙平坝", "沙坪坝") and not _one_edit("沙坪", "沙平坝")
+    assert _one_edit("abc", "acb") and _one_edit("abc", "ab") and _one_edit("ab", "abc")
+    assert not _one_edit("abc", "abc") and not _one_edit("abcd", "badc")
+
+
+def test_did_you_mean_prefers_what_sounds_alike(news):
+    page = news.search("涪林")
+    assert page.total == 0 and page.did_you_mean == "涪陵"  # lin/ling, not the commoner 吉林
+    assert news.search(page.did_you_mean).total > 0
+    assert news.search("沙平坝").did_you_mean == "沙坪坝"
+    assert news.search("重庆").did_you_mean is None
+    assert news.search("zzqqxx").did_you_mean is None
+
+
+def test_api_suggest(client, news):
+    response = client.get("/api/suggest", query_string={"q": "重庆"})
+    assert response.status_code == 200 and response.json == news.suggest("重庆")
+    assert client.get("/api/suggest", query_string={"q": "重庆", "limit": "3"}).json == news.suggest("重庆", 3)
+    assert client.get("/api/suggest").json == []
+    assert client.get("/api/suggest", query_string={"q": "x" * 600}).status_code == 400
+    assert client.get("/api/suggest", query_string={"q": "重", "limit": "99"}).status_code == 400
+
+
+def test_page_has_suggestions_and_did_you_mean(client):
+    home = client.get("/").get_data(as_text=True)
+    assert 'list="q-suggestions"' in home and '<datalist id="q-suggestions">' in home
+    assert 'data-suggest="/api/suggest"' in home
+    page = client.get("/search", query_string={"q": "涪林"}).get_data(as_text=True)
+    assert '<p class="did-you-mean">' in page and "<strong>涪陵</strong>" in page
+
+
+def test_cli(index_dir):
+    result = CliRunner().invoke(cli, ["suggest", "重庆", "--index", str(index_dir), "--json"])
+    assert result.exit_code == 0 and "重庆市" in json.loads(result.output)
+    text = CliRunner().invoke(cli, ["search", "涪林", "--index", str(index_dir)]).output
+    assert "Did you mean: 涪陵" in text
