@@ -14,6 +14,7 @@ from .errors import IndexLocked, IndexNotFound, QueryError, SearchError, SourceE
 from .indexer import RebuildSummary, Skipped
 from .searcher import Hit, NewsIndex, SearchPage, StoredArticle
 from .sources import Article
+from .updater import UpdateSummary
 
 __all__ = [
     "Article",
@@ -28,4 +29,5 @@ __all__ = [
     "Skipped",
     "SourceError",
     "StoredArticle",
+    "UpdateSummary",
 ]

@@ -14,10 +14,11 @@ import click
 
 from . import timeline
 from .errors import SearchError
-from .indexer import current_generation
+from .indexer import LOCK_TIMEOUT, current_generation
 from .indexer import rebuild as rebuild_index
-from .searcher import MAX_PER_PAGE, SORTS, NewsIndex
+from .searcher import MAX_PER_PAGE, SORTS, TIME_LIMIT, NewsIndex
 from .sources import parse_field_options
+from .updater import update as update_index
 
 DEFAULT_INDEX = "index"
 DEFAULT_SOURCES = ("seeds",)
@@ -122,6 +123,84 @@ def _run_rebuild(sources, index_dir, strict, show_bar, fields=None):
             bar.__exit__(None, None, None)
 
 
+@index.command("update")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Path(),
+    help="A source file or folder (repeatable). Default: the sources the index was built from.",
+)
+@_index_option
+@click.option("--prune", is_flag=True, help="Also remove articles whose source file or record is gone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable file, exit non-zero.")
+@click.option("--silent", is_flag=True, help="No progress bar.")
+@click.option(
+    "--field",
+    "field_options",
+    multiple=True,
+    metavar="FIELD=NAME[,NAME]",
+    help="Read an article field from differently named record fields, e.g. body=maintext (repeatable).",
+)
+@click.option(
+    "--wait",
+    "lock_timeout",
+    default=LOCK_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0),
+    metavar="SECONDS",
+    help="How long to wait for another rebuild or update of this index before giving up.",
+)
+def index_update(sources, index_dir, prune, as_json, strict, silent, field_options, lock_timeout):
+    """Add new articles, replace changed ones and, with --prune, remove those whose source is gone.
+
+    Only what changed is written; readers see the whole update at once, never half of it.
+    """
+    try:
+        fields = parse_field_options(field_options)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--field") from None
+    show_bar = not (silent or as_json) and sys.stderr.isatty()
+    bar = None
+
+    def progress(done, total, count):
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Reading", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        summary = update_index(
+            list(sources) or None,
+            index_dir,
+            prune=prune,
+            strict=strict,
+            on_progress=progress if show_bar else None,
+            lock_timeout=lock_timeout,
+            fields=fields,
+        )
+    except SearchError as error:
+        raise _fail(error) from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if as_json:
+        _echo_json(summary.to_dict())
+        return
+    what = "Built" if summary.rebuilt else "Updated" if summary.changed else "Up to date"
+    click.echo(
+        f"{what}: {summary.added} added, {summary.replaced} replaced, {summary.removed} removed,"
+        f" {summary.unchanged} unchanged ({summary.duplicates} duplicates, {len(summary.skipped)} skipped)"
+        f" from {summary.files} files in {summary.seconds:.1f} s; {summary.documents} articles"
+        f" -> {summary.index_dir}"
+    )
+    for skipped in summary.skipped:
+        where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
+        click.echo(f"  skipped {where}: {skipped.reason}", err=True)
+
+
 @cli.command("search")
 @click.argument("query")
 @_index_option
@@ -137,12 +216,33 @@ def _run_rebuild(sources, index_dir, strict, show_bar, fields=None):
 @click.option("--no-collapse", is_flag=True, help="List every copy of a republished story, not one hit per story.")
 @click.option("--timeline", "show_timeline", is_flag=True, help="Also draw matching articles per month (or year).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--time-limit",
+    default=TIME_LIMIT,
+    show_default=True,
+    type=click.FloatRange(0),
+    metavar="SECONDS",
+    envvar="NEWS_SEARCH_TIME_LIMIT",
+    help="Stop a search that runs longer and show what it found (0: no limit).",
+)
 def search_command(
-    query, index_dir, per_page, page, sort, date_from, date_to, source, region, no_collapse, show_timeline, as_json
+    query,
+    index_dir,
+    per_page,
+    page,
+    sort,
+    date_from,
+    date_to,
+    source,
+    region,
+    no_collapse,
+    show_timeline,
+    as_json,
+    time_limit,
 ):
     """Search the index for QUERY (words, "phrases", AND/OR/NOT, -word, title:...)."""
     try:
-        result = NewsIndex.open(index_dir).search(
+        result = NewsIndex.open(index_dir, time_limit=time_limit or None).search(
             query,
             page=page,
             per_page=per_page,
@@ -161,6 +261,8 @@ def search_command(
         return
     first = (result.page - 1) * result.per_page + 1
     click.echo(f"{result.total} results ({result.took_ms:.0f} ms)")
+    if result.partial:
+        click.echo("The search ran out of time: these are the results found so far.", err=True)
     if result.did_you_mean:
         click.echo(f"Did you mean: {result.did_you_mean}")
     for rank, hit in enumerate(result.hits, first):

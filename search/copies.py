@@ -327,4 +327,10 @@ def search(searcher, query, copies: Copies | None, *, limit, filter=None, mask=N
     return collector.results()
 
 
-__all__ = ["Copies", "Member", "SIDECAR", "THRESHOLD", "find_clusters", "search", "shingles", "write"]
+def collapsing(child, copies: Copies, allow=None):
+    """``child`` (a Whoosh collector) wrapped to collapse each cluster of copies into its best hit,
+    keeping only the documents in ``allow`` (a filter query), for callers that build their own."""
+    return _Collapse(child, copies._cluster, allow=allow)
+
+
+__all__ = ["Copies", "Member", "SIDECAR", "THRESHOLD", "collapsing", "find_clusters", "search", "shingles", "write"]

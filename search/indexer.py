@@ -42,6 +42,8 @@ META = "news-search.json"
 LOCK = ".write.lock"
 #: Seconds a second writer waits for the first before giving up.
 LOCK_TIMEOUT = 10.0
+#: Seconds a replaced generation is kept for requests that were still reading it.
+GRACE = 120.0
 
 
 @dataclass(frozen=True)
@@ -144,18 +146,27 @@ def write_lock(index_dir: str | os.PathLike, timeout: float = LOCK_TIMEOUT):
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read(32).strip()
+                    holder = f" (process {holder})" if holder.isdigit() else ""
                     raise IndexLocked(
-                        f"{root}: another rebuild or update is writing this index; "
+                        f"{root}: another rebuild or update{holder} is writing this index; "
                         f"waited {timeout:g} s, try again when it has finished"
                     ) from None
                 time.sleep(0.1)
+        # Who holds it, for the message a waiting writer gives up with.
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
         yield
     finally:
         handle.close()
 
 
 def _clean_stale(root: Path) -> None:
-    """Remove what dead rebuilds left, and generations older than the one before the current."""
+    """Remove what dead rebuilds left, and generations older than the one before the current
+    (unless replaced less than :data:`GRACE` seconds ago: a request may still be reading them)."""
     current = current_generation(root)
     generations = sorted(p for p in root.glob("gen-*") if p.is_dir())
     keep = set()
@@ -164,6 +175,11 @@ def _clean_stale(root: Path) -> None:
         older = [p for p in generations if p.name < current.name]
         if older:
             keep.add(older[-1].name)
+            # Generation names sort by time: each one was replaced when the next one was published.
+            now = time.time()
+            for old, successor in zip(older, [*older[1:], current], strict=True):
+                if now - _published_at(successor) < GRACE:
+                    keep.add(old.name)
     for path in root.glob("build-*"):
         shutil.rmtree(path, ignore_errors=True)
     for path in generations:
@@ -173,8 +189,29 @@ def _clean_stale(root: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _published_at(generation: Path) -> float:
+    """When a generation was published (its metadata is written just before)."""
+    try:
+        return (generation / META).stat().st_mtime
+    except OSError:
+        return generation.stat().st_mtime if generation.exists() else 0.0
+
+
+def _sync_files(folder: Path) -> None:
+    """Flush a finished build's files to disk before ``CURRENT`` names it (a crash of the machine,
+    not only of the process, must not leave ``CURRENT`` naming files that never reached the disk)."""
+    for path in folder.iterdir():
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
 def _publish(root: Path, build: Path) -> Path:
     """Turn a finished build into the served generation, atomically."""
+    _sync_files(build)
     generation = root / ("gen-" + build.name[len("build-") :])
     os.rename(build, generation)
     tmp = root / f"{POINTER}.{os.getpid()}.tmp"

@@ -7,6 +7,7 @@ serves the new index without a restart. Each search uses its own Whoosh searcher
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -17,8 +18,8 @@ from datetime import time as dtime
 from pathlib import Path
 
 from markupsafe import Markup
+from whoosh import collectors, sorting
 from whoosh import query as wq
-from whoosh import sorting
 
 from . import copies as syndication
 from . import highlight, regions, related
@@ -28,10 +29,16 @@ from .indexer import RebuildSummary, current_generation, open_generation, read_m
 from .query import ParsedQuery, clean, parse
 from .sources import Article, headline
 from .suggest import Suggester
+from .updater import UpdateSummary, update
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
+#: The facets a search counts (see :func:`_facets`).
+FACETS = ("source", "region", "year", "month")
+#: Seconds a search may spend finding matches (and again counting facets) before it stops and
+#: returns what it found, flagged ``partial``; ``None`` or 0: no limit.
+TIME_LIMIT = 3.0
 # NumericRange(None, x) on Whoosh's unsigned DATETIME matches everything: always give both ends.
 _EARLIEST = datetime(1800, 1, 1)
 _LATEST = datetime(2200, 1, 1)
@@ -93,6 +100,9 @@ class SearchPage:
     hits: tuple[Hit, ...]
     facets: dict[str, tuple[FacetValue, ...]] = field(default_factory=dict, hash=False)
     did_you_mean: str | None = None
+    #: The search ran out of time (:data:`TIME_LIMIT`): the hits and total are what it had found
+    #: by then, and the facets are empty.
+    partial: bool = False
 
     @property
     def pages(self) -> int:
@@ -108,6 +118,7 @@ class SearchPage:
             "hits": [hit.to_dict() for hit in self.hits],
             "facets": {name: [asdict(value) for value in values] for name, values in self.facets.items()},
             "did_you_mean": self.did_you_mean,
+            "partial": self.partial,
         }
 
 
@@ -164,8 +175,10 @@ class NewsIndex:
     >>> page.hits[0].title                       # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, time_limit: float | None = TIME_LIMIT):
+        """:param time_limit: seconds a search may run before it returns partial results (``None``: no limit)"""
         self.path = Path(path)
+        self.time_limit = time_limit
         self._lock = threading.Lock()
         self._index = None
         self._generation: Path | None = None
@@ -173,12 +186,13 @@ class NewsIndex:
         self._sidecars: dict[str, object] = {}
 
     @classmethod
-    def open(cls, path: str | Path = "index") -> NewsIndex:
+    def open(cls, path: str | Path = "index", time_limit: float | None = TIME_LIMIT) -> NewsIndex:
         """Open the index at ``path``.
 
+        :param time_limit: seconds a search may run before it returns partial results (``None``: no limit)
         :raises IndexNotFound: when there is no index there
         """
-        index = cls(path)
+        index = cls(path, time_limit)
         index._whoosh()
         return index
 
@@ -186,6 +200,11 @@ class NewsIndex:
     def rebuild(sources, path: str | Path = "index", **options) -> RebuildSummary:
         """Rebuild the index at ``path`` from source files or folders (see :func:`search.indexer.rebuild`)."""
         return rebuild(sources, path, **options)
+
+    @staticmethod
+    def update(sources=None, path: str | Path = "index", **options) -> UpdateSummary:
+        """Add new, replace changed and (``prune=True``) remove gone articles (see :func:`search.updater.update`)."""
+        return update(sources, path, **options)
 
     # The served generation ---------------------------------------------------------------------------
 
@@ -285,6 +304,7 @@ class NewsIndex:
         :raises QueryError: for an empty or over-long query or a bad page, sort or date
         """
         started = time.perf_counter()
+        query, source = _valid_text(query), _valid_text(source)
         page, per_page = _check_paging(page, per_page)
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
@@ -308,8 +328,10 @@ class NewsIndex:
             if sort == "date":
                 options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
             clusters = self.copies()
-            results = syndication.search(searcher, parsed.query, clusters if collapse else None, **options)
-            total = len(results)
+            runnable = _bounded_boosts(parsed.query)
+            results, total, partial = _run_limited(
+                searcher, runnable, clusters if collapse else None, options, self.time_limit
+            )
             hits = tuple(
                 self._extend(
                     self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed),
@@ -319,10 +341,14 @@ class NewsIndex:
                 )
                 for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
             )
-            counts = _facets(searcher, parsed.query, start, end, source, region) if facets else {}
+            counts = {}
+            if facets:
+                counts, partial = _facets_limited(
+                    searcher, runnable, (start, end, source, region), self.time_limit, partial
+                )
         suggestion = self.did_you_mean(query) if total == 0 and page == 1 else None
         took = (time.perf_counter() - started) * 1000
-        return SearchPage(parsed.text, total, page, per_page, took, hits, counts, suggestion)
+        return SearchPage(parsed.text, total, page, per_page, took, hits, counts, suggestion, partial)
 
     @staticmethod
     def _extend(hit: Hit, stored, docnum: int, clusters: syndication.Copies) -> Hit:
@@ -348,7 +374,8 @@ class NewsIndex:
             date=stored.get(fields.PUBLISHED),
             source=stored.get(fields.SOURCE, ""),
             url=stored.get(fields.URL, ""),
-            score=round(float(score), 4) if score is not None else None,
+            # A boost such as 重庆^999…9 makes the score infinite, which JSON cannot carry.
+            score=round(float(score), 4) if score is not None and math.isfinite(score) else None,
         )
 
     def article(self, article_id: str) -> StoredArticle | None:
@@ -427,13 +454,13 @@ class NewsIndex:
     def highlight(text: str, query: str) -> Markup:
         """``text`` as safe HTML with the words of ``query`` marked (for a whole article)."""
         try:
-            parsed = parse(query)
+            parsed = parse(_valid_text(query))
         except QueryError:
             return highlight.render(text, [])
         return highlight.mark_all(text, parsed.words, parsed.phrases)
 
 
-def _facets(searcher, query, start, end, source, region) -> dict[str, tuple[FacetValue, ...]]:
+def _facets(searcher, query, start, end, source, region, deadline=None) -> dict[str, tuple[FacetValue, ...]]:
     """Count the articles matching ``query`` by source, by region, by year and by month of
     publication, each within every filter but its own (year and month both ignore the dates).
 
@@ -451,7 +478,9 @@ def _facets(searcher, query, start, end, source, region) -> dict[str, tuple[Face
     by_region: Counter[str] = Counter()
     by_year: Counter[str] = Counter()
     by_month: Counter[str] = Counter()
-    for docnum in searcher.docs_for_query(query):
+    for seen, docnum in enumerate(searcher.docs_for_query(query)):
+        if deadline is not None and not seen % 1024 and time.monotonic() > deadline:
+            raise collectors.TimeLimit
         name = sources[docnum]
         when = published[docnum]
         tags = places[docnum].split() if places is not None else ()
@@ -479,6 +508,107 @@ def _most_first(counts: Counter[str]) -> tuple[FacetValue, ...]:
 
 #: A word "did you mean" may correct: letters, digits and ideographs, no field name or operator.
 _PLAIN_WORD = re.compile(r"^[^\W_]+$")
+
+
+# Time limit ------------------------------------------------------------------------------------------
+# A query that would run too long (a long list of common words on a large index) is cut off with the
+# hits found so far, instead of pinning a server thread. Kept apart from the search path above.
+
+
+class _Deadline(collectors.WrappingCollector):
+    """Collects like its child until the clock passes ``deadline``, then raises ``TimeLimit``.
+
+    The same as Whoosh's ``TimeLimitCollector(use_alarm=False)`` (the clock is checked at every
+    match, so it works in any thread), without a timer thread for every search, and placed inside
+    the filter (Whoosh's wrapper, put around a filtered collector, bypasses the filter).
+    """
+
+    def __init__(self, child, deadline: float):
+        super().__init__(child)
+        self.deadline = deadline
+        self.matched = 0
+
+    def computes_count(self):
+        return self.child.computes_count()
+
+    def collect(self, sub_docnum):
+        key = self.child.collect(sub_docnum)
+        self.matched += 1
+        if time.monotonic() > self.deadline:
+            raise collectors.TimeLimit
+        return key
+
+
+def _run_limited(searcher, query, copies, options: dict, time_limit: float | None):
+    """:func:`search.copies.search` within ``time_limit`` seconds: ``(results, total, partial)``.
+
+    Out of time, the results are the best of the matches found so far and ``total`` counts those.
+    """
+    if not time_limit:
+        results = syndication.search(searcher, query, copies, **options)
+        return results, len(results), False
+    options = dict(options)
+    allow = options.pop("filter", None)
+    limited = _Deadline(searcher.collector(**options), time.monotonic() + time_limit)
+    if copies:
+        collector = syndication.collapsing(limited, copies, allow)
+    elif allow is not None:
+        collector = collectors.FilterCollector(limited, allow)
+    else:
+        collector = limited
+    try:
+        searcher.search_with_collector(query, collector)
+    except collectors.TimeLimit:
+        return collector.results(), limited.matched, True
+    results = collector.results()
+    if limited.computes_count():
+        return results, len(results), False
+    # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again: within
+    # the time left, else the count so far.
+    counted = 0
+    for counted, _ in enumerate(collector.all_ids(), 1):
+        if not counted % 1024 and time.monotonic() > limited.deadline:
+            return results, max(counted, results.scored_length()), True
+    return results, counted, False
+
+
+def _facets_limited(searcher, query, filters: tuple, time_limit: float | None, partial: bool):
+    """:func:`_facets` within ``time_limit`` seconds: ``(facets, partial)``; out of time (or when
+    the search itself was), every facet is empty."""
+    deadline = time.monotonic() + time_limit if time_limit else None
+    try:
+        if not partial:
+            return _facets(searcher, query, *filters, deadline=deadline), False
+    except collectors.TimeLimit:
+        pass
+    return {name: () for name in FACETS}, True
+
+
+#: The range a reader's boost (重庆^2) is held to: Whoosh divides by a boost of 0 (a crash) and an
+#: enormous one makes scores infinite.
+_BOOSTS = (1e-6, 1e6)
+
+
+def _bounded_boosts(query: wq.Query) -> wq.Query:
+    """``query`` with every boost held to :data:`_BOOSTS` (a copy, when one is out of range)."""
+
+    def bound(node):
+        boost = getattr(node, "boost", 1.0)
+        if not _BOOSTS[0] <= boost <= _BOOSTS[1]:  # NaN too
+            node.boost = 1.0 if math.isnan(boost) else min(max(boost, _BOOSTS[0]), _BOOSTS[1])
+        return node
+
+    return query.accept(bound)
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _valid_text(text):
+    """``text`` with lone surrogates (from undecodable bytes: text no UTF-8 can carry) made U+FFFD."""
+    if isinstance(text, str) and not text.isascii():
+        return _SURROGATES.sub("\ufffd", text)
+    return text
 
 
 def _check_paging(page, per_page) -> tuple[int, int]:

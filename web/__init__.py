@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from search import NewsIndex
-from search.searcher import MAX_PER_PAGE
+from search.searcher import MAX_PER_PAGE, TIME_LIMIT
 
 #: Settings and their defaults; each can be set as ``NEWS_SEARCH_<NAME>`` in the environment.
 DEFAULTS = {
@@ -31,14 +32,28 @@ DEFAULTS = {
     "TAGLINE": "重庆新闻全文检索",
     # Queries offered on the front page.
     "EXAMPLES": ["一区两群", "成渝地区双城经济圈", "轨道交通", "长江禁捕", "火锅"],
+    # Seconds a search may run before it stops with the results found so far (flagged partial);
+    # 0 or null: no limit.
+    "TIME_LIMIT": TIME_LIMIT,
 }
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with ``<``, ``>`` and ``&`` written as ``\\u`` escapes: the same data for any
+    JSON reader, but nothing in it that a browser, or a page that embeds it, could take for HTML."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        text = super().dumps(obj, **kwargs)
+        # These characters can only stand inside JSON strings, where an escape means the same.
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app.
 
     :param config: settings that win over the defaults and the environment (``INDEX``, ``PER_PAGE``,
-        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, and Flask's own such as ``TESTING``)
+        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, ``TIME_LIMIT``, and Flask's own
+        such as ``TESTING``)
     """
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -48,13 +63,15 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config["INDEX"] = str(app.config["INDEX"])
     app.config["MAX_PER_PAGE"] = max(1, min(int(app.config["MAX_PER_PAGE"]), MAX_PER_PAGE))
     app.config["PER_PAGE"] = max(1, min(int(app.config["PER_PAGE"]), app.config["MAX_PER_PAGE"]))
+    app.json = SafeJSONProvider(app)
     app.json.ensure_ascii = False
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.json.sort_keys = False
 
     # One index per process; NewsIndex opens nothing until the first search.
-    app.extensions["news_search"] = NewsIndex(app.config["INDEX"])
+    app.config["TIME_LIMIT"] = max(0.0, float(app.config["TIME_LIMIT"] or 0)) or None
+    app.extensions["news_search"] = NewsIndex(app.config["INDEX"], time_limit=app.config["TIME_LIMIT"])
 
     from . import views
 

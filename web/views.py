@@ -38,6 +38,8 @@ SOURCES_SHOWN = 8
 SUGGESTIONS = 8
 #: Related articles on an article page.
 RELATED = 5
+#: Words of a query that found nothing tried one at a time as suggestions.
+SUGGESTED_WORDS = 8
 #: Quote characters a reader may type around a phrase.
 QUOTES = '"“”「」『』＂'
 
@@ -323,7 +325,8 @@ def _suggestions(params: SearchParams, did_you_mean: str | None = None, most: in
         candidates.append((unquoted, replace(params, q=unquoted), False))
     words = unquoted.split()
     if len(words) > 1:
-        candidates.extend((word, replace(params, q=word), False) for word in words)
+        # The first few words only: a query of hundreds of words must not cost hundreds of searches.
+        candidates.extend((word, replace(params, q=word), False) for word in words[:SUGGESTED_WORDS])
     suggestions, seen = [], set()
     for label, candidate, spelling in candidates:
         candidate = replace(candidate, page=1, per_page=1)

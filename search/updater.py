@@ -1,0 +1,449 @@
+"""Updating an index in place of a rebuild: add new articles, replace changed ones, prune gone ones.
+
+An update reads the sources the way a rebuild does (same readers, same ids, same handling of
+duplicate bodies and clashing ids), compares what it read with what the served generation holds,
+and writes only the difference. It never touches the served generation: it links the served
+generation's files into ``build-<stamp>/`` (Whoosh never rewrites a file it has written; a commit
+adds segment files and a new table of contents, and deletions live in that table of contents), opens
+one Whoosh writer there, deletes and adds, commits once, and publishes the result exactly like a
+rebuild: rename to ``gen-<stamp>/`` and replace ``CURRENT`` atomically. Readers therefore see the
+whole update or none of it, a reader already searching keeps its view, and an update killed at
+any moment leaves the served index as it was (the next writer removes what it left).
+
+An article is *changed* when its content hash (``digest``, the normalised body) differs from the
+indexed one, or when any other stored field differs (title, date, source, URL, byline, or the file
+it comes from): what is served is then exactly what a rebuild over the same sources would serve.
+
+With ``prune``, an article whose source is gone is removed. "Gone" means, within the sources given
+to this update:
+
+- its file no longer exists (it was under a source folder that does exist), or
+- its file was read in full, without any problem, and no longer holds it.
+
+A file that could not be read, or that had an unreadable record, keeps all of its indexed articles
+(its readable records are still added or replaced): a broken or half-written file loses nothing. A
+source path that does not exist at all is reported and prunes nothing (an unmounted disk or a typo
+must not empty the index), and an update that would leave the index empty is refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from . import schema as fields
+from . import sidecars
+from .errors import IndexNotFound, SourceError
+from .indexer import (
+    LOCK_TIMEOUT,
+    META,
+    ProgressFn,
+    Skipped,
+    _clean_stale,
+    _publish,
+    _stamp,
+    current_generation,
+    document,
+    read_meta,
+    rebuild,
+    write_lock,
+)
+from .schema import build_schema
+from .sources import Article, read_sources, source_files
+
+#: The name Whoosh gives the index inside a generation (its files are ``MAIN_*`` and ``_MAIN_*``).
+_INDEX_NAME = whoosh_index._DEF_INDEX_NAME
+#: Stored fields compared, besides ``digest`` and ``path``, to tell whether an article changed.
+_COMPARED = (fields.TITLE, fields.BODY, fields.SOURCE, fields.URL, fields.BYLINE)
+
+
+@dataclass(frozen=True)
+class UpdateSummary:
+    """What an update did.
+
+    ``generation`` is the generation served afterwards (a new one when anything changed);
+    ``rebuilt`` is true when there was no index yet and the update built one.
+    """
+
+    added: int
+    replaced: int
+    removed: int
+    unchanged: int
+    duplicates: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+    index_dir: str
+    files: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    documents: int = 0
+    generation: str = ""
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.replaced + self.removed
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added,
+            "replaced": self.replaced,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
+            "documents": self.documents,
+            "files": self.files,
+            "skipped": [s.to_dict() for s in self.skipped],
+            "skipped_by_reason": dict(self.reasons),
+            "seconds": round(self.seconds, 3),
+            "index": self.index_dir,
+            "generation": self.generation,
+            "rebuilt": self.rebuilt,
+        }
+
+
+@dataclass
+class _Read:
+    """What reading the sources gave: the articles a rebuild would index, and which files were read whole."""
+
+    articles: list[Article]
+    duplicates: int
+    files: list[str]
+    clean_files: set[str]
+    skipped: list[Skipped]
+
+
+def update(
+    sources: Iterable[str | os.PathLike] | None,
+    index_dir: str | os.PathLike,
+    *,
+    prune: bool = False,
+    strict: bool = False,
+    on_progress: ProgressFn | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+    fields: Mapping[str, str | Iterable[str]] | None = None,
+) -> UpdateSummary:
+    """Bring the index at ``index_dir`` up to date with ``sources``, writing only what changed.
+
+    :param sources: source files or folders; ``None``: those the index records (the ones its rebuild
+        and earlier updates read)
+    :param prune: also remove articles whose source is gone (see the module's documentation)
+    :param strict: stop at the first unreadable file or record (raise its :class:`SourceError`)
+    :param on_progress: called as ``(files_done, files_total, articles_read)`` while reading, then
+        as ``(files_total, files_total, articles_written)`` while writing
+    :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
+    :raises SourceError: in strict mode, or when the update would leave the index empty
+    :raises IndexLocked: when another writer holds the index longer than ``lock_timeout`` seconds
+    """
+    started = time.perf_counter()
+    root = Path(index_dir)
+    if sources is None:
+        generation = current_generation(root)
+        if generation is None:
+            raise IndexNotFound(str(root), "no index here to update; give --source or run `news-search index rebuild`")
+        sources = read_meta(generation).get("sources") or []
+        if not sources:
+            raise SourceError(str(root), "the index does not record its sources; give them with --source")
+    sources = [os.fspath(s) for s in sources]
+    if current_generation(root) is None or not _same_schema(current_generation(root)):
+        # No index yet, or one written with other fields (an older version): only a rebuild will do.
+        built = rebuild(sources, root, strict=strict, on_progress=on_progress, lock_timeout=lock_timeout, fields=fields)
+        return UpdateSummary(
+            added=built.indexed,
+            replaced=0,
+            removed=0,
+            unchanged=0,
+            duplicates=built.duplicates,
+            skipped=built.skipped,
+            seconds=built.seconds,
+            index_dir=built.index_dir,
+            files=built.files,
+            reasons=built.reasons,
+            documents=built.indexed,
+            generation=current_generation(root).name,
+            rebuilt=True,
+        )
+
+    # Reading comes before the lock (a second writer waits for the writing only); the plan is made
+    # against whatever generation is served once the lock is held.
+    read = _read(sources, strict, on_progress, fields)
+    with write_lock(root, lock_timeout):
+        _clean_stale(root)
+        served = current_generation(root)
+        if served is None or not whoosh_index.exists_in(str(served)):
+            raise IndexNotFound(str(root))
+        plan = _plan(served, read, sources, prune)
+        documents = plan.documents
+        generation = served
+        if plan.changed:
+            if documents == 0:
+                raise SourceError(
+                    ", ".join(sources) or str(root), "the update would leave the index empty; the index is kept"
+                )
+            generation = _write(root, served, plan, sources, on_progress, len(read.files))
+            _clean_stale(root)
+    skipped = tuple(read.skipped)
+    return UpdateSummary(
+        added=len(plan.added),
+        replaced=len(plan.replaced),
+        removed=len(plan.removed),
+        unchanged=plan.unchanged,
+        duplicates=read.duplicates + plan.duplicates,
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+        index_dir=str(root),
+        files=len(read.files),
+        reasons=dict(Counter(s.reason.split(":")[0] for s in skipped)),
+        documents=documents,
+        generation=generation.name,
+    )
+
+
+def _same_schema(generation: Path) -> bool:
+    """Whether the generation has the fields this version writes."""
+    try:
+        index = whoosh_index.open_dir(str(generation))
+    except Exception:  # noqa: BLE001 - an unreadable generation is rebuilt, not updated
+        return False
+    try:
+        return sorted(index.schema.names()) == sorted(build_schema().names())
+    finally:
+        index.close()
+
+
+def _read(
+    sources: list[str],
+    strict: bool,
+    on_progress: ProgressFn | None,
+    fields: Mapping[str, str | Iterable[str]] | None,
+) -> _Read:
+    """Read every source file as a rebuild would, keeping what a rebuild would index."""
+    files = list(source_files(sources))
+    skipped: list[Skipped] = []
+    troubled: set[str] = set()
+
+    def on_error(error: SourceError) -> None:
+        if strict:
+            raise error
+        skipped.append(Skipped(error.path, error.reason, error.line))
+        troubled.add(error.path)
+
+    articles: list[Article] = []
+    seen_ids: set[str] = set()
+    seen_bodies: set[str] = set()
+    duplicates = 0
+    for done, path in enumerate(files, 1):
+        for article in read_sources([path], on_error, fields=fields):
+            # The same rules as a rebuild (search.indexer._write), so both serve the same articles.
+            if article.digest in seen_bodies:
+                duplicates += 1
+                continue
+            if article.id in seen_ids:
+                article = replace(article, id=f"{article.id}-{article.digest[:8]}")
+                if article.id in seen_ids:
+                    duplicates += 1
+                    continue
+            seen_ids.add(article.id)
+            seen_bodies.add(article.digest)
+            articles.append(article)
+        if on_progress is not None:
+            on_progress(done, len(files), len(articles))
+    clean = {_key(path) for path in files if path not in troubled and os.path.isfile(path)}
+    return _Read(articles, duplicates, files, clean, skipped)
+
+
+@dataclass
+class _Plan:
+    """What an update writes: articles to add and to replace, ids to remove."""
+
+    added: list[Article] = field(default_factory=list)
+    replaced: list[Article] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    duplicates: int = 0
+    documents: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.replaced or self.removed)
+
+
+def _key(path: str) -> str:
+    """A path as compared between the index and the sources (the index keeps it as it was given)."""
+    return os.path.normpath(os.path.abspath(path))
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """What an update needs to know of an indexed article (not its text: an index can be large)."""
+
+    digest: str
+    path: str
+    fingerprint: str
+
+
+def _fingerprint(digest: str, published, values) -> str:
+    """A hash of everything stored about an article but its file."""
+    text = "\x1f".join([digest, repr(published), *values])
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _indexed(served: Path) -> dict[str, _Indexed]:
+    """Every article the served generation holds, by id."""
+    index = whoosh_index.open_dir(str(served))
+    try:
+        with index.reader() as reader:
+            return {
+                stored[fields.ID_FIELD]: _Indexed(
+                    stored.get(fields.DIGEST, ""),
+                    stored.get(fields.PATH, ""),
+                    _fingerprint(
+                        stored.get(fields.DIGEST, ""),
+                        stored.get(fields.PUBLISHED),
+                        [stored.get(name, "") for name in _COMPARED],
+                    ),
+                )
+                for _, stored in reader.iter_docs()
+            }
+    finally:
+        index.close()
+
+
+def _plan(served: Path, read: _Read, sources: list[str], prune: bool) -> _Plan:
+    """Compare what the sources hold with what the served generation holds."""
+    indexed = _indexed(served)
+    plan = _Plan()
+    wanted = {article.id for article in read.articles}
+    if prune:
+        roots = [_key(s) for s in sources if os.path.isdir(s)]
+        for article_id, known in indexed.items():
+            if article_id not in wanted and _gone(known.path, read.clean_files, roots):
+                plan.removed.append(article_id)
+    gone = set(plan.removed)
+    fresh: list[Article] = []
+    for article in read.articles:
+        known = indexed.get(article.id)
+        if known is None:
+            fresh.append(article)
+        elif _same(known, article):
+            plan.unchanged += 1
+        else:
+            plan.replaced.append(article)
+            gone.add(article.id)
+    # A new id whose body is already indexed under another id is a duplicate, as in a rebuild.
+    bodies = {known.digest for article_id, known in indexed.items() if article_id not in gone}
+    bodies.update(article.digest for article in plan.replaced)
+    for article in fresh:
+        if article.digest in bodies:
+            plan.duplicates += 1
+            continue
+        bodies.add(article.digest)
+        plan.added.append(article)
+    plan.documents = len(indexed) - len(plan.removed) + len(plan.added)
+    return plan
+
+
+def _gone(path: str, clean_files: set[str], roots: list[str]) -> bool:
+    """Whether an indexed article's source is gone: its file was read whole without it, or its
+    file no longer exists under one of the source folders."""
+    if not path:
+        return False
+    key = _key(path)
+    if key in clean_files:
+        return True
+    return not os.path.exists(path) and any(key.startswith(root + os.sep) for root in roots)
+
+
+def _same(known: _Indexed, article: Article) -> bool:
+    """Whether the indexed article is the one read (content hash, every stored field, the file)."""
+    if known.digest != article.digest:
+        return False
+    if known.fingerprint != _fingerprint(article.digest, article.published, [getattr(article, n) for n in _COMPARED]):
+        return False
+    return known.path == article.path or _key(known.path) == _key(article.path)
+
+
+# Writing ----------------------------------------------------------------------------------------------
+
+
+def _link_generation(served: Path, build: Path) -> None:
+    """Give ``build`` the Whoosh files of ``served``: hard links (Whoosh never rewrites a file it
+    has written), copies where linking is not possible. Whoosh's lock file is left out, and so is
+    everything else (our metadata, the sidecar files): those are written anew, never through a link."""
+    build.mkdir()
+    for entry in served.iterdir():
+        whoosh_file = entry.name.startswith((f"{_INDEX_NAME}_", f"_{_INDEX_NAME}_"))
+        if not entry.is_file() or not whoosh_file or entry.name.endswith("WRITELOCK"):
+            continue
+        target = build / entry.name
+        try:
+            os.link(entry, target)
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+            shutil.copy2(entry, target)
+
+
+def _write(
+    root: Path, served: Path, plan: _Plan, sources: list[str], on_progress: ProgressFn | None, files: int
+) -> Path:
+    """Write the plan into a new generation beside the served one, then publish it."""
+    build = root / ("build-" + _stamp())
+    try:
+        _link_generation(served, build)
+        index = whoosh_index.open_dir(str(build))
+        try:
+            writer = index.writer()
+            try:
+                for article_id in [*plan.removed, *(a.id for a in plan.replaced)]:
+                    writer.delete_by_term(fields.ID_FIELD, article_id)
+                for written, article in enumerate([*plan.replaced, *plan.added], 1):
+                    writer.add_document(**document(article))
+                    if on_progress is not None and written % 100 == 0:
+                        on_progress(files, files, written)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            documents = index.doc_count()
+        finally:
+            index.close()
+        # Copies and suggestions are computed over the whole generation (document numbers change).
+        extras = sidecars.write(build)
+        meta = read_meta(served)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        meta.setdefault("rebuilt_at", meta.get("built_at"))
+        meta.update(
+            {
+                **extras,
+                "built_at": now,
+                "documents": documents,
+                # What a plain `index update` reads next time: every source this index came from.
+                "sources": list(dict.fromkeys([*meta.get("sources", []), *sources])),
+                "update": {
+                    "at": now,
+                    "sources": sources,
+                    "added": len(plan.added),
+                    "replaced": len(plan.replaced),
+                    "removed": len(plan.removed),
+                },
+            }
+        )
+        (build / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        return _publish(root, build)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+
+
+__all__ = ["UpdateSummary", "update"]
