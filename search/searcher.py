@@ -2,13 +2,20 @@
 
 :class:`NewsIndex` is the public entry point. It opens the served generation lazily, once per
 process, and notices a rebuild (``CURRENT`` changed) at the next search, so a long-running server
-serves the new index without a restart. Each search uses its own Whoosh searcher.
+serves the new index without a restart.
+
+Speed: each thread keeps one Whoosh searcher per generation (opening one reads the term index
+and column headers again); the last pages asked for are kept, keyed by generation, so a repeated
+query (a reader paging back, a popular search) costs nothing; the top of the ranking is found with
+Whoosh's block-skipping (blocks that cannot reach the page are not scored), and the number of
+matches is counted exactly only while that is cheap -- a huge OR query gets an estimate, said so.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from datetime import time as dtime
@@ -31,6 +38,11 @@ MAX_PAGE = 1000
 # NumericRange(None, x) on Whoosh's unsigned DATETIME matches everything: always give both ends.
 _EARLIEST = datetime(1800, 1, 1)
 _LATEST = datetime(2200, 1, 1)
+#: Pages kept for repeated queries (per NewsIndex).
+CACHE_SIZE = 512
+#: Queries whose matches may be more than this are counted approximately (an exact count means
+#: matching every document again, without block-skipping).
+EXACT_COUNT_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,8 @@ class SearchPage:
     per_page: int
     took_ms: float
     hits: tuple[Hit, ...]
+    #: False when ``total`` is an estimate (a very broad query): show it as "about N".
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -73,6 +87,7 @@ class SearchPage:
         return {
             "query": self.query,
             "total": self.total,
+            "total_exact": self.total_exact,
             "page": self.page,
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),
@@ -128,11 +143,14 @@ class NewsIndex:
     >>> page.hits[0].title                       # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, cache_size: int = CACHE_SIZE):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._index = None
         self._generation: Path | None = None
+        self._local = threading.local()
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
 
     @classmethod
     def open(cls, path: str | Path = "index") -> NewsIndex:
@@ -177,12 +195,34 @@ class NewsIndex:
             "generation": self._generation.name,
         }
 
+    def _searcher(self):
+        """This thread's searcher of the served generation (reopened after a rebuild)."""
+        ix = self._whoosh()
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] is ix:
+            return held[1]
+        if held is not None:
+            held[1].close()
+        searcher = ix.searcher()
+        self._local.held = (ix, searcher)
+        return searcher
+
+    def clear_cache(self) -> None:
+        """Forget the pages kept for repeated queries."""
+        with self._lock:
+            self._cache.clear()
+
     def close(self) -> None:
         with self._lock:
+            held = getattr(self._local, "held", None)
+            if held is not None:
+                held[1].close()
+                self._local.held = None
             if self._index is not None:
                 self._index.close()
             self._index = None
             self._generation = None
+            self._cache.clear()
 
     def __enter__(self):
         return self
@@ -201,6 +241,7 @@ class NewsIndex:
         date_from=None,
         date_to=None,
         source: str | None = None,
+        snippets: bool = True,
     ) -> SearchPage:
         """Search the index.
 
@@ -209,16 +250,31 @@ class NewsIndex:
         :param date_from: earliest publication date (date, datetime or ``YYYY-MM-DD``), inclusive
         :param date_to: latest publication date, inclusive
         :param source: only articles from this source (exact name)
+        :param snippets: highlight titles and bodies (``False``: ``title_html`` is the escaped
+            title and ``snippet`` is empty, for callers that only need the ranking)
         :raises QueryError: for an empty or over-long query or a bad page, sort or date
         """
         started = time.perf_counter()
         page, per_page = _check_paging(page, per_page)
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
-        parsed = parse(query)
         start, end = to_datetime(date_from), to_datetime(date_to, end=True)
         if start and end and start > end:
             raise QueryError("the start date is after the end date")
+        searcher = self._searcher()
+        key = (self._generation, query, page, per_page, sort, start, end, source or None, snippets)
+        cached = self._cached(key)
+        if cached is not None:
+            return SearchPage(
+                cached.query,
+                cached.total,
+                page,
+                per_page,
+                (time.perf_counter() - started) * 1000,
+                cached.hits,
+                cached.total_exact,
+            )
+        parsed = parse(query)
         filters = []
         if start or end:
             filters.append(wq.DateRange(fields.PUBLISHED, start or _EARLIEST, end or _LATEST))
@@ -226,30 +282,49 @@ class NewsIndex:
             filters.append(wq.Term(fields.SOURCE, source))
         flt = None if not filters else filters[0] if len(filters) == 1 else wq.And(filters)
 
-        ix = self._whoosh()
-        with ix.searcher() as searcher:
-            options = {"limit": page * per_page, "filter": flt}
-            if sort == "date":
-                options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
-            results = searcher.search(parsed.query, **options)
-            total = len(results)
-            hits = tuple(
-                self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed)
-                for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
-            )
+        options = {"limit": page * per_page, "filter": flt}
+        if sort == "date":
+            options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
+        results = searcher.search(parsed.query, **options)
+        total, exact = _count(results, searcher)
+        hits = tuple(
+            self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed, snippets)
+            for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
+        )
         took = (time.perf_counter() - started) * 1000
-        return SearchPage(parsed.text, total, page, per_page, took, hits)
+        result = SearchPage(parsed.text, total, page, per_page, took, hits, exact)
+        self._remember(key, result)
+        return result
+
+    def _cached(self, key) -> SearchPage | None:
+        if not self._cache_size:
+            return None
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+            return found
+
+    def _remember(self, key, result: SearchPage) -> None:
+        if not self._cache_size:
+            return
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     @staticmethod
-    def _hit(stored, score, parsed: ParsedQuery) -> Hit:
+    def _hit(stored, score, parsed: ParsedQuery, snippets: bool = True) -> Hit:
         body = stored.get(fields.BODY, "")
         own_title = stored.get(fields.TITLE, "")
         title = headline(own_title, body)
         return Hit(
             id=stored[fields.ID_FIELD],
             title=title,
-            title_html=highlight.mark_all(title, parsed.words, parsed.phrases),
-            snippet=highlight.snippet(body, parsed.words, parsed.phrases),
+            title_html=highlight.mark_all(title, parsed.words, parsed.phrases)
+            if snippets
+            else highlight.render(title, []),
+            snippet=highlight.snippet(body, parsed.words, parsed.phrases) if snippets else Markup(""),
             date=stored.get(fields.PUBLISHED),
             source=stored.get(fields.SOURCE, ""),
             url=stored.get(fields.URL, ""),
@@ -258,8 +333,7 @@ class NewsIndex:
 
     def article(self, article_id: str) -> StoredArticle | None:
         """The stored article with this id, or ``None``."""
-        with self._whoosh().searcher() as searcher:
-            stored = searcher.document(**{fields.ID_FIELD: article_id})
+        stored = self._searcher().document(**{fields.ID_FIELD: article_id})
         if stored is None:
             return None
         body = stored.get(fields.BODY, "")
@@ -281,6 +355,17 @@ class NewsIndex:
         except QueryError:
             return highlight.render(text, [])
         return highlight.mark_all(text, parsed.words, parsed.phrases)
+
+
+def _count(results, searcher) -> tuple[int, bool]:
+    """How many documents match: exact when Whoosh counted them or counting is cheap, else an
+    estimate (never below what was seen, never above the number of documents)."""
+    if results.has_exact_length():
+        return len(results), True
+    estimate = results.q.estimate_size(searcher.reader())
+    if estimate <= EXACT_COUNT_LIMIT:
+        return len(results), True
+    return max(results.scored_length(), min(estimate, searcher.doc_count())), False
 
 
 def _check_paging(page, per_page) -> tuple[int, int]:
