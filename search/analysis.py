@@ -156,7 +156,7 @@ def segment(text: str, *, subwords: bool = True, userdict: str | None = REGIONAL
     append = out.append
     offset = 0
     pos = 0
-    for piece in seg.cut(folded):
+    for piece in _cut(seg, folded):
         start = offset
         offset += len(piece)
         if not _WORDLIKE.search(piece):
@@ -235,7 +235,7 @@ def term_positions(text: str, *, subwords: bool = True, userdict: str | None = R
     get = out.get
     wordlike = _WORDLIKE.search
     pos = 0
-    for piece in seg.cut(folded):
+    for piece in _cut(seg, folded):
         # [^\W_] is str.isalnum() per character: a leading letter or digit settles it.
         if not (piece[:1].isalnum() or wordlike(piece)):
             continue
@@ -261,6 +261,44 @@ def term_positions(text: str, *, subwords: bool = True, userdict: str | None = R
             positions.append(pos)
         pos += 1
     return out
+
+
+#: Clauses whose segmentation is remembered, per process (news repeats its short clauses: datelines,
+#: bylines, "记者", names), and the longest clause remembered.
+_CLAUSE_CACHE_SIZE = 300_000
+_CLAUSE_CACHE_LENGTH = 24
+_clause_caches: dict[int, dict[str, tuple[str, ...]]] = {}
+
+
+def _cut(seg, text: str) -> Iterator[str]:
+    """``seg.cut(text)`` (default mode, HMM on), word for word, remembering short clauses.
+
+    jieba cuts text into clauses (runs of ideographs, letters and digits) and segments each on
+    its own, so a clause segments the same wherever it stands; the rest is jieba's own code.
+    """
+    jieba = _import_jieba()
+    re_han, re_skip = jieba.re_han_default, jieba.re_skip_default
+    cut_clause = seg._Tokenizer__cut_DAG
+    cache = _clause_caches.setdefault(id(seg), {})
+    for block in re_han.split(text):
+        if not block:
+            continue
+        if re_han.match(block):
+            if len(block) > _CLAUSE_CACHE_LENGTH:
+                yield from cut_clause(block)
+                continue
+            words = cache.get(block)
+            if words is None:
+                if len(cache) >= _CLAUSE_CACHE_SIZE:
+                    cache.clear()
+                words = cache[block] = tuple(cut_clause(block))
+            yield from words
+        else:
+            for part in re_skip.split(block):
+                if re_skip.match(part):
+                    yield part
+                else:
+                    yield from part
 
 
 #: Words whose sub-words are remembered, per dictionary (words repeat: most lookups hit).

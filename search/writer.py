@@ -60,7 +60,13 @@ TARGET_CHUNKS = 10
 
 _CODEC = W3Codec()
 _BLOCK_LIMIT = _CODEC._blocklimit
-_COMPRESSION = _CODEC._compression
+#: zlib level of posting blocks: 1 compresses these small pickles nearly as well as Whoosh's 3,
+#: faster. Each block records its level; Whoosh's reader only asks whether it is compressed.
+_COMPRESSION = 1
+#: Blocks and stored fields are pickled with the newest protocol: Whoosh reads them with
+#: ``pickle.loads``, which takes any protocol, and protocol 2 (Whoosh's) stores each posting's
+#: bytes as a call to ``codecs.encode``, slow to write and, worse, to read at every query.
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
 _TERMINFO = W3TermInfo._struct
 _MAGIC_SIZE = len(WHOOSH3_HEADER_MAGIC)
 _INT = 4
@@ -152,10 +158,10 @@ class _ChunkAnalyser:
                 stored[name] = value
             if field.column_type is not None:
                 column_values.append((name, field.to_column_value(value)))
-        for name, column in self.length_bytes.items():
+        for column in self.length_bytes.values():
             if len(column) == self.count:  # a scorable field this document does not have
                 column.append(0)
-        blob = zlib.compress(pickle.dumps(stored, 2), 3) if stored else None
+        blob = zlib.compress(pickle.dumps(stored, _PROTOCOL), 3) if stored else None
         self.docs.append((blob, lengths, column_values))
         self.count += 1
 
@@ -240,7 +246,7 @@ def _posting_list(docs: array, weights: array, values: list, fixed, lbs: array |
         weight = weights[0]
         lb = lbs[docnum - first] if lbs is not None else 0
         data = _block_data((docnum,), None if weight == 1.0 else weight, mini(values))
-        info = pickle.dumps((1, docnum, weight, data[0], lb, lb), 2)
+        info = pickle.dumps((1, docnum, weight, data[0], lb, lb), _PROTOCOL)
         length = len(info) + len(data[1])
         block = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-length), info, data[1]))
         return block, (1, weight, lb, lb, weight, docnum, docnum, len(block), _MAGIC_SIZE, length)
@@ -268,7 +274,7 @@ def _posting_list(docs: array, weights: array, values: list, fixed, lbs: array |
         else:
             block_min = block_max = 0
         comp, data = _block_data((ids[0], *map(sub, ids[1:], ids[:-1])), mini_weights, mini(values[start:end]))
-        info = pickle.dumps((count, ids[-1], max(block_weights), comp, block_min, block_max), 2)
+        info = pickle.dumps((count, ids[-1], max(block_weights), comp, block_min, block_max), _PROTOCOL)
         length = len(info) + len(data)
         lastpos, lastlen = size, length
         parts.append(pack_int(-length if end == n else length))
@@ -300,7 +306,7 @@ _COMPRESS_FROM = 200
 
 
 def _block_data(gaps: tuple, weights, values) -> tuple[int, bytes]:
-    data = pickle.dumps((gaps, weights, values), 2)
+    data = pickle.dumps((gaps, weights, values), _PROTOCOL)
     if _COMPRESSION and len(data) >= _COMPRESS_FROM:
         return _COMPRESSION, zlib.compress(data, _COMPRESSION)
     return 0, data
@@ -525,7 +531,7 @@ def _merge(storage, segment, schema, chunks: list[dict]) -> None:
             prefix = pack_ushort(fieldid)
             # Each chunk's table holds its fields in the same sorted order: take this field's share.
             parts = [
-                islice(stream, chunk["terms"][name]) for stream, chunk in zip(streams, chunks) if name in chunk["terms"]
+                islice(stream, chunk["terms"][name]) for stream, chunk in zip(streams, chunks, strict=True) if name in chunk["terms"]
             ]
             merged = heapq.merge(*parts) if len(parts) > 1 else parts[0]
             key = None
