@@ -11,7 +11,8 @@ measures, each step in a fresh process so that memory figures are its own:
 * ``queries`` and ``stock-queries``: latency of the top 10 for short keyword queries and long
   questions, with and without snippets, and the memory of the process serving the index.
 
-Rebuilds are repeated ``--repeats`` times (median reported); every query is run ``--passes``
+Our rebuild and the floor are repeated ``--repeats`` times, the slow stock build
+``--stock-repeats`` times (medians reported); every query is run ``--passes``
 times and its median taken, then p50/p95/p99 over the queries. Ratios compare figures of the same
 run: the machine is shared and timings are noisy. The table is printed and everything is written
 to ``DIR/bench-N.json`` with the machine's description and load averages.
@@ -34,8 +35,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: The shared data beside the repository (``../shared``), unless given.
-SHARED = Path(os.environ.get("NEWS_SEARCH_SHARED", HERE.parent.parent / "shared"))
+
+
+def _shared() -> Path:
+    """The shared data folder: ``$NEWS_SEARCH_SHARED``, else the nearest ``shared/`` beside the
+    repository or one of its parents (``../shared`` for the main checkout)."""
+    if os.environ.get("NEWS_SEARCH_SHARED"):
+        return Path(os.environ["NEWS_SEARCH_SHARED"])
+    for folder in HERE.parent.parents:
+        if (folder / "shared" / "corpus").is_dir():
+            return folder / "shared"
+    return HERE.parent.parent / "shared"
+
+
+SHARED = _shared()
 DEFAULT_CORPUS = SHARED / "corpus" / "news.jsonl.gz"
 DEFAULT_EVAL = SHARED / "eval"
 DEFAULT_N = 20_000
@@ -367,8 +380,8 @@ def _run_step(name: str, args) -> dict:
     return result
 
 
-def _median_run(name: str, args) -> dict:
-    runs = [_run_step(name, args) for _ in range(args.repeats)]
+def _median_run(name: str, args, repeats: int) -> dict:
+    runs = [_run_step(name, args) for _ in range(repeats)]
     best = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
     return {**best, "runs_seconds": [r["seconds"] for r in runs]}
 
@@ -379,14 +392,15 @@ def run(args) -> dict:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "n": args.n,
         "repeats": args.repeats,
+        "stock_repeats": args.stock_repeats,
         "passes": args.passes,
         "machine": machine(),
         "load_at_start": _load(),
     }
     report["input"] = _run_step("prepare", args)
     # The stock build is the longest step: first, while the run is fresh.
-    for name in ("stock-build", "floor", "rebuild"):
-        report[name] = _median_run(name, args)
+    for name, repeats in (("stock-build", args.stock_repeats), ("floor", args.repeats), ("rebuild", args.repeats)):
+        report[name] = _median_run(name, args, repeats)
         _save(report, args)
     report["queries"] = _run_step("queries", args)
     report["stock-queries"] = _run_step("stock-queries", args)
@@ -471,6 +485,7 @@ def main(argv=None) -> None:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: OUT/work-N)")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="where the JSON goes")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each build step (median)")
+    parser.add_argument("--stock-repeats", type=int, default=1, help="runs of the (slow) stock build")
     parser.add_argument("--passes", type=int, default=3, help="runs of each query (median)")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help="print the table of an earlier run's JSON")
@@ -482,6 +497,8 @@ def main(argv=None) -> None:
     args.corpus, args.eval = args.corpus.resolve(), args.eval.resolve()
     if not args.corpus.exists():
         parser.error(f"no corpus at {args.corpus}: give --corpus FILE (or set NEWS_SEARCH_SHARED)")
+    if not all(_queries(args.eval).values()):
+        parser.error(f"no query lists in {args.eval}: give --eval DIR")
     if args.step:
         print(json.dumps(STEPS[args.step](args)))
         return

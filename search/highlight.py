@@ -130,7 +130,7 @@ def snippet(text: str, words, phrases=(), *, fragments: int = 3, width: int = 80
             continue
         seen_windows.add((lo, hi))
         inside = set()
-        for s, e, needle in hits[bisect_left(starts, lo) : bisect_left(starts, hi)]:
+        for _start, e, needle in hits[bisect_left(starts, lo) : bisect_left(starts, hi)]:
             if e <= hi:
                 inside.add(needle)
         candidates.append((-len(inside), -sum(len(n) for n in inside), lo, hi))

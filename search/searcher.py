@@ -40,9 +40,9 @@ _EARLIEST = datetime(1800, 1, 1)
 _LATEST = datetime(2200, 1, 1)
 #: Pages kept for repeated queries (per NewsIndex).
 CACHE_SIZE = 512
-#: Queries whose matches may be more than this are counted approximately (an exact count means
-#: matching every document again, without block-skipping).
-EXACT_COUNT_LIMIT = 20_000
+#: Queries whose matches may be more than this are counted approximately: an exact count means
+#: matching every document again, without block-skipping, which would cost more than the search.
+EXACT_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,9 @@ class NewsIndex:
         options = {"limit": page * per_page, "filter": flt}
         if sort == "date":
             options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
-        results = searcher.search(parsed.query, **options)
+        # normalize() flattens nested ORs (as Whoosh's own parser does): the same documents and
+        # scores, with half the matcher tree to walk for every candidate document.
+        results = searcher.search(parsed.query.normalize(), **options)
         total, exact = _count(results, searcher)
         hits = tuple(
             self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed, snippets)

@@ -34,10 +34,11 @@ import threading
 import time
 import zlib
 from array import array
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from itertools import islice
-from operator import sub
+from itertools import compress, count, islice, repeat
+from operator import itemgetter, sub
 from pathlib import Path
 
 from whoosh import formats
@@ -117,6 +118,69 @@ def _fast_terms(field):
     return None
 
 
+class _PositionPostings:
+    """The postings of one positions field of a chunk, in flat arrays.
+
+    Adding a document costs a few C-level calls (terms are numbered through a dict, arrays are
+    extended); the postings are grouped by term only when the chunk is written, by one stable
+    sort. A posting keeps its first position; the positions of a term found more than once in a
+    document are kept aside.
+    """
+
+    def __init__(self):
+        self.term_ids: dict[str, int] = defaultdict(count().__next__)
+        self.tids = array("I")
+        self.docs = array("I")
+        self.freqs = array("I")
+        self.firsts = array("I")
+        self.several: dict[int, list[int]] = {}
+
+    def add(self, docnum: int, positions_by_term: dict[str, list[int]]) -> int:
+        start = len(self.tids)
+        self.tids.extend(map(self.term_ids.__getitem__, positions_by_term))
+        positions = positions_by_term.values()
+        freqs = list(map(len, positions))
+        self.freqs.extend(freqs)
+        self.firsts.extend(map(_FIRST, positions))
+        self.docs.extend(repeat(docnum, len(freqs)))
+        length = sum(freqs)
+        if length != len(freqs):
+            more = list(map(_MORE_THAN_ONE, freqs))
+            self.several.update(zip(compress(count(start), more), compress(positions, more), strict=False))
+        return length
+
+    def grouped(self):
+        """``(terms sorted, term -> (start, end), docs, weights, values)``: term by term, in doc order."""
+        import numpy as np
+
+        terms = list(self.term_ids)
+        tids = np.frombuffer(self.tids, dtype=np.uint32)
+        order = np.argsort(tids, kind="stable")
+        ends = np.cumsum(np.bincount(tids, minlength=len(terms)))
+        starts = ends - np.bincount(tids, minlength=len(terms))
+        docs = np.frombuffer(self.docs, dtype=np.uint32)[order].tolist()
+        freqs = np.frombuffer(self.freqs, dtype=np.uint32)[order]
+        firsts = np.frombuffer(self.firsts, dtype=np.uint32)[order].tolist()
+        values = list(map(_one_position_values(max(firsts, default=0)).__getitem__, firsts))
+        several = np.flatnonzero(freqs > 1)
+        for at, posting in zip(several.tolist(), order[several].tolist(), strict=True):
+            values[at] = _encode_positions(self.several[posting])
+        spans = dict(zip(terms, zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
+        return sorted(terms), spans, docs, freqs.tolist(), values
+
+
+_FIRST = itemgetter(0)
+_MORE_THAN_ONE = (1).__lt__
+_ONE_VALUES: list[bytes] = []
+
+
+def _one_position_values(highest: int) -> list[bytes]:
+    """The encoded value of a posting with the one position ``i``, for every ``i <= highest``."""
+    while len(_ONE_VALUES) <= highest:
+        _ONE_VALUES.append(_encode_positions([len(_ONE_VALUES)]))
+    return _ONE_VALUES
+
+
 class _ChunkAnalyser:
     """Postings of one chunk of documents, grouped by field and term, written as W3 blocks."""
 
@@ -124,8 +188,8 @@ class _ChunkAnalyser:
         self.schema = schema
         self.first = first_docnum
         self.count = 0
-        # field -> term -> [docnums, weights, values]
-        self.postings: dict[str, dict] = {}
+        # field -> _PositionPostings, or term -> (docnums, weights, values) for other fields
+        self.postings: dict[str, object] = {}
         # field -> length byte of each document of the chunk (scorable fields)
         self.length_bytes: dict[str, array] = {}
         self.docs: list[tuple] = []
@@ -144,12 +208,14 @@ class _ChunkAnalyser:
             field = schema[name]
             length = 0
             if field.indexed:
-                terms = self.postings.setdefault(name, {})
                 fast = self._fast[name]
                 if fast is not None:
-                    length = self._add_positions(terms, docnum, fast(value))
+                    postings = self.postings.get(name)
+                    if postings is None:
+                        postings = self.postings[name] = _PositionPostings()
+                    length = postings.add(docnum, fast(value))
                 else:
-                    length = self._add_generic(terms, docnum, field, value)
+                    length = self._add_generic(self.postings.setdefault(name, {}), docnum, field, value)
                 if field.scorable:
                     self.length_bytes.setdefault(name, array("B", bytes(self.count))).append(length_to_byte(length))
                     if length:
@@ -166,35 +232,30 @@ class _ChunkAnalyser:
         self.count += 1
 
     @staticmethod
-    def _add_positions(terms: dict, docnum: int, positions_by_term: dict[str, list[int]]) -> int:
-        get = terms.get
-        encode = _encode_positions
-        length = 0
-        for term, positions in positions_by_term.items():
-            freq = len(positions)
-            length += freq
-            entry = get(term)
-            if entry is None:
-                terms[term] = (array("I", (docnum,)), array("f", (freq,)), [encode(positions)])
-            else:
-                entry[0].append(docnum)
-                entry[1].append(freq)
-                entry[2].append(encode(positions))
-        return length
-
-    @staticmethod
     def _add_generic(terms: dict, docnum: int, field, value) -> int:
         length = 0
         for tbytes, freq, weight, vbytes in field.index(value):
             length += freq
             entry = terms.get(tbytes)
             if entry is None:
-                terms[tbytes] = (array("I", (docnum,)), array("f", (weight,)), [vbytes])
+                terms[tbytes] = ([docnum], [weight], [vbytes])
             else:
                 entry[0].append(docnum)
                 entry[1].append(weight)
                 entry[2].append(vbytes)
         return length
+
+    def _field_lists(self, name: str):
+        """``(key bytes, docs, weights, values)`` for each term of a field, terms in order."""
+        postings = self.postings[name]
+        if isinstance(postings, _PositionPostings):
+            terms, spans, docs, weights, values = postings.grouped()
+            for term in terms:
+                start, end = spans[term]
+                yield term.encode("utf-8"), docs[start:end], weights[start:end], values[start:end]
+        else:
+            for term in sorted(postings):
+                yield (term, *postings[term])
 
     def write(self, path: Path) -> dict[str, int]:
         """Write every posting list to ``path`` and the term table beside it.
@@ -204,23 +265,23 @@ class _ChunkAnalyser:
         counts = {}
         records = []
         keys = []
+        first = self.first
         with open(path, "wb") as out:
             offset = 0
             for name in sorted(self.postings):
-                field = self.schema[name]
-                fixed = field.format.fixed_value_size()
+                fixed = self.schema[name].format.fixed_value_size()
                 lbs = self.length_bytes.get(name)
-                terms = self.postings[name]
-                for term in sorted(terms):
-                    docs, weights, values = terms[term]
-                    data, stats = _posting_list(docs, weights, values, fixed, lbs, self.first)
+                number = 0
+                for key, docs, weights, values in self._field_lists(name):
+                    doc_lbs = None if lbs is None else [lbs[d - first] for d in docs]
+                    data, stats = _posting_list(docs, weights, values, fixed, doc_lbs)
                     out.write(data)
-                    key = term.encode("utf-8") if isinstance(term, str) else term
                     keys.append(key)
                     records.append(_RECORD.pack(len(key), *stats, offset))
                     offset += len(data)
-                counts[name] = len(terms)
-                terms.clear()
+                    number += 1
+                counts[name] = number
+                self.postings[name] = None
         path.with_suffix(".keys").write_bytes(b"".join(keys))
         path.with_suffix(".stats").write_bytes(b"".join(records))
         return counts
@@ -230,9 +291,12 @@ class _ChunkAnalyser:
 _RECORD = struct.Struct("<HIdBBfIIIIIQ")
 
 
-def _posting_list(docs: array, weights: array, values: list, fixed, lbs: array | None, first: int):
+def _posting_list(docs: list, weights: list, values: list, fixed, lbs: list | None):
     """One term's postings as W3 blocks, and (df, weight, minlb, maxlb, maxweight, minid, maxid,
-    length, lastpos, lastlen) -- lastpos and lastlen locate the length word of its last block."""
+    length, lastpos, lastlen) -- lastpos and lastlen locate the length word of its last block.
+
+    :param lbs: the length byte of each posting's document (``None``: the field has no lengths)
+    """
     n = len(docs)
     if fixed is None or fixed < 0:
         mini = tuple
@@ -243,56 +307,42 @@ def _posting_list(docs: array, weights: array, values: list, fixed, lbs: array |
     if n == 1:
         # Most terms of a chunk: one posting, one small block, built without loops.
         docnum = docs[0]
-        weight = weights[0]
-        lb = lbs[docnum - first] if lbs is not None else 0
-        data = _block_data((docnum,), None if weight == 1.0 else weight, mini(values))
-        info = pickle.dumps((1, docnum, weight, data[0], lb, lb), _PROTOCOL)
-        length = len(info) + len(data[1])
-        block = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-length), info, data[1]))
+        weight = float(weights[0])
+        lb = lbs[0] if lbs is not None else 0
+        comp, data = _block_data((docnum,), None if weight == 1.0 else weight, mini(values))
+        info = pickle.dumps((1, docnum, weight, comp, lb, lb), _PROTOCOL)
+        length = len(info) + len(data)
+        block = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-length), info, data))
         return block, (1, weight, lb, lb, weight, docnum, docnum, len(block), _MAGIC_SIZE, length)
     parts = [WHOOSH3_HEADER_MAGIC]
     size = _MAGIC_SIZE
-    minlb = 255
-    maxlb = 0
     lastpos = lastlen = 0
     for start in range(0, n, _BLOCK_LIMIT):
         end = min(start + _BLOCK_LIMIT, n)
         ids = docs[start:end]
         block_weights = weights[start:end]
-        count = end - start
-        if block_weights.count(1.0) == count:
+        block_size = end - start
+        if block_weights.count(1) == block_size:
             mini_weights = None
-        elif block_weights.count(block_weights[0]) == count:
-            mini_weights = block_weights[0]
+        elif block_weights.count(block_weights[0]) == block_size:
+            mini_weights = float(block_weights[0])
         else:
-            mini_weights = tuple(block_weights)
+            mini_weights = tuple(map(float, block_weights))
         if lbs is not None:
-            block_lbs = [lbs[d - first] for d in ids]
+            block_lbs = lbs[start:end]
             block_min, block_max = min(block_lbs), max(block_lbs)
-            minlb = min(minlb, block_min)
-            maxlb = max(maxlb, block_max)
         else:
             block_min = block_max = 0
         comp, data = _block_data((ids[0], *map(sub, ids[1:], ids[:-1])), mini_weights, mini(values[start:end]))
-        info = pickle.dumps((count, ids[-1], max(block_weights), comp, block_min, block_max), _PROTOCOL)
+        info = pickle.dumps((block_size, ids[-1], float(max(block_weights)), comp, block_min, block_max), _PROTOCOL)
         length = len(info) + len(data)
         lastpos, lastlen = size, length
         parts.append(pack_int(-length if end == n else length))
         parts.append(info)
         parts.append(data)
         size += _INT + length
-    stats = (
-        n,
-        sum(weights),
-        minlb if lbs is not None else 0,
-        maxlb,
-        max(weights),
-        docs[0],
-        docs[-1],
-        size,
-        lastpos,
-        lastlen,
-    )
+    minlb, maxlb = (min(lbs), max(lbs)) if lbs is not None else (0, 0)
+    stats = (n, float(sum(weights)), minlb, maxlb, float(max(weights)), docs[0], docs[-1], size, lastpos, lastlen)
     return b"".join(parts), stats
 
 
@@ -531,7 +581,9 @@ def _merge(storage, segment, schema, chunks: list[dict]) -> None:
             prefix = pack_ushort(fieldid)
             # Each chunk's table holds its fields in the same sorted order: take this field's share.
             parts = [
-                islice(stream, chunk["terms"][name]) for stream, chunk in zip(streams, chunks, strict=True) if name in chunk["terms"]
+                islice(stream, chunk["terms"][name])
+                for stream, chunk in zip(streams, chunks, strict=True)
+                if name in chunk["terms"]
             ]
             merged = heapq.merge(*parts) if len(parts) > 1 else parts[0]
             key = None
