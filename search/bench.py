@@ -399,11 +399,13 @@ def run(args) -> dict:
     }
     report["input"] = _run_step("prepare", args)
     # The stock build is the longest step: first, while the run is fresh.
-    for name, repeats in (("stock-build", args.stock_repeats), ("floor", args.repeats), ("rebuild", args.repeats)):
+    builds = [("stock-build", args.stock_repeats), ("floor", args.repeats), ("rebuild", args.repeats)]
+    for name, repeats in builds[1:] if args.skip_stock else builds:
         report[name] = _median_run(name, args, repeats)
         _save(report, args)
     report["queries"] = _run_step("queries", args)
-    report["stock-queries"] = _run_step("stock-queries", args)
+    if not args.skip_stock:
+        report["stock-queries"] = _run_step("stock-queries", args)
     report["ratios"] = ratios(report)
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     _save(report, args)
@@ -418,8 +420,11 @@ def _save(report: dict, args) -> Path:
 
 
 def ratios(report: dict) -> dict:
-    floor, ours, stock = report["floor"]["seconds"], report["rebuild"]["seconds"], report["stock-build"]["seconds"]
-    out = {"rebuild_vs_floor": round(ours / floor, 3), "stock_vs_rebuild": round(stock / ours, 2)}
+    floor, ours = report["floor"]["seconds"], report["rebuild"]["seconds"]
+    out = {"rebuild_vs_floor": round(ours / floor, 3)}
+    if "stock-build" not in report:
+        return out
+    out["stock_vs_rebuild"] = round(report["stock-build"]["seconds"] / ours, 2)
     for name in ("keywords", "questions"):
         for kind in ("snippets", "no_snippets"):
             mine = report["queries"][name][kind]["p95"]
@@ -445,14 +450,17 @@ def table(report: dict) -> str:
         ("ours (" + str(report["rebuild"].get("workers")) + " workers)", "rebuild"),
         ("stock", "stock-build"),
     ):
+        if key not in report:
+            continue
         r = report[key]
         peak = r.get("peak_rss_mb")
         if key == "rebuild":
             peak = f"{peak}+{r['worker_peak_rss_mb']}"
         lines.append(f"{label:<34}{r['seconds']:>10}{r['docs_per_second']:>10}{r['index_mb']:>10}{peak!s:>10}")
     ratio = report["ratios"]
+    stock = report.get("stock-queries")
     lines += [
-        f"ours / floor = {ratio['rebuild_vs_floor']}   stock / ours = {ratio['stock_vs_rebuild']}",
+        f"ours / floor = {ratio['rebuild_vs_floor']}   stock / ours = {ratio.get('stock_vs_rebuild', '-')}",
         "",
         f"{'queries, top 10 (ms)':<40}{'p50':>8}{'p95':>8}{'p99':>8}",
     ]
@@ -460,16 +468,16 @@ def table(report: dict) -> str:
         for kind in ("snippets", "no_snippets"):
             p = report["queries"][name][kind]
             lines.append(f"{'ours ' + name + ', ' + kind.replace('_', ' '):<40}{p['p50']:>8}{p['p95']:>8}{p['p99']:>8}")
-            for grouping in ("and", "or"):
-                s = report["stock-queries"][grouping][name][kind]
+            for grouping in ("and", "or") if stock else ():
+                s = stock[grouping][name][kind]
                 label = f"stock {grouping.upper()} {name}, {kind.replace('_', ' ')}"
                 lines.append(f"{label:<40}{s['p50']:>8}{s['p95']:>8}{s['p99']:>8}")
     cached = report["queries"]["repeated_query"]
     lines += [
         f"{'ours, a repeated query (cache)':<40}{cached['p50']:>8}{cached['p95']:>8}{cached['p99']:>8}",
         "",
-        f"serving process: ours {report['queries']['rss_mb']} MB resident (peak {report['queries']['peak_rss_mb']}), "
-        f"stock {report['stock-queries']['rss_mb']} MB (peak {report['stock-queries']['peak_rss_mb']})",
+        f"serving process: ours {report['queries']['rss_mb']} MB resident (peak {report['queries']['peak_rss_mb']})"
+        + (f", stock {stock['rss_mb']} MB (peak {stock['peak_rss_mb']})" if stock else ""),
     ]
     for key, value in ratio.items():
         if key.startswith("p95"):
@@ -487,6 +495,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each build step (median)")
     parser.add_argument("--stock-repeats", type=int, default=1, help="runs of the (slow) stock build")
     parser.add_argument("--passes", type=int, default=3, help="runs of each query (median)")
+    parser.add_argument("--skip-stock", action="store_true", help="leave out the (slow) stock setup")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help="print the table of an earlier run's JSON")
     args = parser.parse_args(argv)

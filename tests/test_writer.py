@@ -177,3 +177,20 @@ def test_failing_chunk_fails_the_rebuild_and_keeps_the_index(tmp_path, sources_d
             builder.add({"id": "bad", "title": "重庆", "body": "重庆", "no_such_field": "x"})
             builder.finish()
     assert current_generation(ix_dir) == served
+
+
+def test_term_table_file_is_byte_for_byte_whooshs(tmp_path):
+    from whoosh.filedb import filetables
+    from whoosh.filedb.filestore import FileStorage
+
+    from search.writer import _TermTableWriter
+
+    storage = FileStorage(str(tmp_path))
+    items = sorted({f"词{i}".encode() + bytes([i % 7]): b"v" * (i % 13) for i in range(3000)}.items())
+    for name, writer_class in (("whoosh", filetables.OrderedHashWriter), ("ours", _TermTableWriter)):
+        writer = writer_class(storage.create_file(name))
+        writer.extras["fieldmap"] = {"body": 0}
+        for key, value in items:
+            writer.add(key, value)
+        writer.close()
+    assert (tmp_path / "ours").read_bytes() == (tmp_path / "whoosh").read_bytes()
