@@ -55,10 +55,12 @@ from .analysis import BigramTokenizer, ChineseTokenizer, gram_positions, segment
 
 #: Name of the index inside a generation directory (Whoosh's default).
 INDEX_NAME = "MAIN"
-#: Text characters per chunk: bounds and the number of chunks aimed at for a large input.
+#: Text characters per chunk: bounds and the number of chunks aimed at for a large input. Bigger
+#: chunks mean less work per posting (a term's list is written once per chunk, and merged from
+#: fewer pieces) and more memory in each worker (about 60 bytes a posting while it is written).
 MIN_CHUNK_CHARS = 1_000_000
-MAX_CHUNK_CHARS = 12_000_000
-TARGET_CHUNKS = 10
+MAX_CHUNK_CHARS = 8_000_000
+TARGET_CHUNKS = 4
 
 _CODEC = W3Codec()
 _BLOCK_LIMIT = _CODEC._blocklimit
