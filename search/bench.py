@@ -442,10 +442,10 @@ def table(report: dict) -> str:
         f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, {report['machine']['memory']}; "
         f"load at start {report['load_at_start']}",
         "",
-        f"{'rebuild':<34}{'seconds':>10}{'docs/s':>10}{'index MB':>10}{'peak MB':>10}",
+        f"{'rebuild':<34}{'seconds':>10}{'docs/s':>10}{'index MB':>10}{'peak MB':>16}",
     ]
     floor = report["floor"]
-    lines.append(f"{'jieba.cut alone, 1 process (floor)':<34}{floor['seconds']:>10}{'':>10}{'':>10}{'':>10}")
+    lines.append(f"{'jieba.cut alone, 1 process (floor)':<34}{floor['seconds']:>10}")
     for label, key in (
         ("ours (" + str(report["rebuild"].get("workers")) + " workers)", "rebuild"),
         ("stock", "stock-build"),
@@ -456,7 +456,7 @@ def table(report: dict) -> str:
         peak = r.get("peak_rss_mb")
         if key == "rebuild":
             peak = f"{peak}+{r['worker_peak_rss_mb']}"
-        lines.append(f"{label:<34}{r['seconds']:>10}{r['docs_per_second']:>10}{r['index_mb']:>10}{peak!s:>10}")
+        lines.append(f"{label:<34}{r['seconds']:>10}{r['docs_per_second']:>10}{r['index_mb']:>10}{peak!s:>16}")
     ratio = report["ratios"]
     stock = report.get("stock-queries")
     lines += [
