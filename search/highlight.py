@@ -10,6 +10,7 @@ characters are real word matches, so a snippet costs a few hundred characters of
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from markupsafe import Markup, escape
 
@@ -116,12 +117,22 @@ def snippet(text: str, words, phrases=(), *, fragments: int = 3, width: int = 80
         return render(text, []) if cut == len(text) else render(text, [], 0, cut) + Markup("…")
 
     # Candidate windows start a little before each occurrence; score by distinct needles inside.
+    # (Occurrences are sorted by start: those inside a window are found by bisection, so a long
+    # question over a long article costs occurrences x window, not occurrences squared.)
+    starts = [start for start, _, _ in hits]
     candidates = []
-    for start, _, _ in hits:
+    seen_windows = set()
+    for start in starts:
         lo = max(0, start - width // 4)
         hi = min(len(folded), lo + width)
         lo = max(0, hi - width)
-        inside = {needle for s, e, needle in hits if s >= lo and e <= hi}
+        if (lo, hi) in seen_windows:
+            continue
+        seen_windows.add((lo, hi))
+        inside = set()
+        for _start, e, needle in hits[bisect_left(starts, lo) : bisect_left(starts, hi)]:
+            if e <= hi:
+                inside.add(needle)
         candidates.append((-len(inside), -sum(len(n) for n in inside), lo, hi))
     candidates.sort()
     chosen: list[tuple[int, int]] = []

@@ -36,6 +36,7 @@ from . import schema as fields
 from .errors import IndexLocked, IndexNotFound, SearchError, SourceError
 from .schema import build_schema
 from .sources import Article, read_sources, source_files
+from .writer import SegmentBuilder, chunk_chars_for, default_workers
 
 POINTER = "CURRENT"
 META = "news-search.json"
@@ -262,14 +263,19 @@ def rebuild(
     *,
     strict: bool = False,
     on_progress: ProgressFn | None = None,
-    limitmb: int = 256,
     lock_timeout: float = LOCK_TIMEOUT,
     fields: Mapping[str, str | Iterable[str]] | None = None,
+    workers: int | None = None,
+    chunk_chars: int | None = None,
 ) -> RebuildSummary:
     """Index every article under ``sources`` into a new generation of ``index_dir`` and serve it.
 
     :param strict: stop at the first unreadable file or record (raise its :class:`SourceError`)
-    :param on_progress: called as ``(files_done, files_total, articles_indexed)``
+    :param on_progress: called as ``(files_done, files_total, articles_indexed)``, after each file
+        and each chunk of articles analysed
+    :param workers: processes analysing articles (default: one per core; ``1``: none, all in this
+        process); the index is the same whatever the number
+    :param chunk_chars: characters of text per chunk of work (default: from the sources' size)
     :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
     :raises SourceError: in strict mode, or when nothing at all could be indexed
     :raises IndexLocked: when another writer holds the index
@@ -285,12 +291,22 @@ def rebuild(
         skipped.append(Skipped(error.path, error.reason, error.line))
 
     files = list(source_files(sources))
+    if chunk_chars is None:
+        chunk_chars = chunk_chars_for(sum(_size(path) for path in files))
     with write_lock(root, lock_timeout):
         _clean_stale(root)
         build = root / ("build-" + _stamp())
         build.mkdir()
         try:
-            indexed, duplicates = _write(build, files, on_error, on_progress, limitmb, fields)
+            indexed, duplicates = _write(
+                build,
+                files,
+                on_error,
+                on_progress,
+                default_workers() if workers is None else workers,
+                chunk_chars,
+                fields,
+            )
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
@@ -322,40 +338,52 @@ def rebuild(
     )
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _write(
     build: Path,
     files: list[str],
     on_error: Callable[[SourceError], None],
     on_progress: ProgressFn | None,
-    limitmb: int,
+    workers: int,
+    chunk_chars: int,
     fields: Mapping[str, str | Iterable[str]] | None = None,
 ) -> tuple[int, int]:
-    index = whoosh_index.create_in(str(build), build_schema())
     seen_ids: set[str] = set()
     seen_bodies: set[str] = set()
     indexed = duplicates = 0
-    try:
-        with index.writer(limitmb=limitmb) as writer:
-            for done, path in enumerate(files, 1):
-                for article in read_sources([path], on_error, fields=fields):
-                    if article.digest in seen_bodies:
+    done = 0
+
+    def on_chunk(_written: int) -> None:
+        if on_progress is not None:
+            on_progress(done, len(files), indexed)
+
+    with SegmentBuilder(build, build_schema(), workers=workers, chunk_chars=chunk_chars, on_chunk=on_chunk) as builder:
+        for done, path in enumerate(files, 1):
+            for article in read_sources([path], on_error, fields=fields):
+                if article.digest in seen_bodies:
+                    duplicates += 1
+                    continue
+                if article.id in seen_ids:
+                    # Two different articles under one id (ids of two exports that overlap):
+                    # keep both, the second under an id its text makes stable.
+                    article = replace(article, id=f"{article.id}-{article.digest[:8]}")
+                    if article.id in seen_ids:
                         duplicates += 1
                         continue
-                    if article.id in seen_ids:
-                        # Two different articles under one id (ids of two exports that overlap):
-                        # keep both, the second under an id its text makes stable.
-                        article = replace(article, id=f"{article.id}-{article.digest[:8]}")
-                        if article.id in seen_ids:
-                            duplicates += 1
-                            continue
-                    seen_ids.add(article.id)
-                    seen_bodies.add(article.digest)
-                    writer.add_document(**document(article))
-                    indexed += 1
-                if on_progress is not None:
-                    on_progress(done, len(files), indexed)
-    finally:
-        index.close()
+                seen_ids.add(article.id)
+                seen_bodies.add(article.digest)
+                builder.add(document(article))
+                indexed += 1
+            if on_progress is not None:
+                on_progress(done, len(files), indexed)
+        if indexed:
+            builder.finish()
     return indexed, duplicates
 
 

@@ -2,7 +2,13 @@
 
 :class:`NewsIndex` is the public entry point. It opens the served generation lazily, once per
 process, and notices a rebuild (``CURRENT`` changed) at the next search, so a long-running server
-serves the new index without a restart. Each search uses its own Whoosh searcher.
+serves the new index without a restart.
+
+Speed: each thread keeps one Whoosh searcher per generation (opening one reads the term index
+and column headers again); the last pages asked for are kept, keyed by generation, so a repeated
+query (a reader paging back, a popular search) costs nothing; the top of the ranking is found with
+Whoosh's block-skipping (blocks that cannot reach the page are not scored), and the number of
+matches is counted exactly only while that is cheap -- a huge OR query gets an estimate, said so.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import math
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from datetime import time as dtime
@@ -42,6 +48,11 @@ TIME_LIMIT = 3.0
 # NumericRange(None, x) on Whoosh's unsigned DATETIME matches everything: always give both ends.
 _EARLIEST = datetime(1800, 1, 1)
 _LATEST = datetime(2200, 1, 1)
+#: Pages kept for repeated queries (per NewsIndex).
+CACHE_SIZE = 512
+#: Queries whose matches may be more than this are counted approximately: an exact count means
+#: matching every document again, without block-skipping, which would cost more than the search.
+EXACT_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,8 @@ class SearchPage:
     #: The search ran out of time (:data:`TIME_LIMIT`): the hits and total are what it had found
     #: by then, and the facets are empty.
     partial: bool = False
+    #: False when ``total`` is an estimate (a very broad query): show it as "about N".
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -112,6 +125,7 @@ class SearchPage:
         return {
             "query": self.query,
             "total": self.total,
+            "total_exact": self.total_exact,
             "page": self.page,
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),
@@ -175,8 +189,9 @@ class NewsIndex:
     >>> page.hits[0].title                       # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, time_limit: float | None = TIME_LIMIT):
-        """:param time_limit: seconds a search may run before it returns partial results (``None``: no limit)"""
+    def __init__(self, path: str | Path, time_limit: float | None = TIME_LIMIT, cache_size: int = CACHE_SIZE):
+        """:param time_limit: seconds a search may run before it returns partial results (``None``: no limit)
+        :param cache_size: pages kept for repeated queries (0: none)"""
         self.path = Path(path)
         self.time_limit = time_limit
         self._lock = threading.Lock()
@@ -184,6 +199,9 @@ class NewsIndex:
         self._generation: Path | None = None
         # Data kept beside the served generation (copies, suggestions), loaded once each.
         self._sidecars: dict[str, object] = {}
+        self._local = threading.local()
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
 
     @classmethod
     def open(cls, path: str | Path = "index", time_limit: float | None = TIME_LIMIT) -> NewsIndex:
@@ -262,12 +280,34 @@ class NewsIndex:
             info["facets"] = _facets(searcher, wq.Every(), None, None, None, None)
         return info
 
+    def _searcher(self):
+        """This thread's searcher of the served generation (reopened after a rebuild)."""
+        ix = self._whoosh()
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] is ix:
+            return held[1]
+        if held is not None:
+            held[1].close()
+        searcher = ix.searcher()
+        self._local.held = (ix, searcher)
+        return searcher
+
+    def clear_cache(self) -> None:
+        """Forget the pages kept for repeated queries."""
+        with self._lock:
+            self._cache.clear()
+
     def close(self) -> None:
         with self._lock:
+            held = getattr(self._local, "held", None)
+            if held is not None:
+                held[1].close()
+                self._local.held = None
             if self._index is not None:
                 self._index.close()
             self._index = None
             self._generation = None
+            self._cache.clear()
 
     def __enter__(self):
         return self
@@ -289,6 +329,7 @@ class NewsIndex:
         facets: bool = False,
         region: str | None = None,
         collapse: bool = True,
+        snippets: bool = True,
     ) -> SearchPage:
         """Search the index.
 
@@ -301,6 +342,8 @@ class NewsIndex:
         :param region: only articles about this region (``万州区``, or a short form: ``万州``; a
             province includes its cities and districts)
         :param collapse: show each story once, however many outlets republished it (``False``: every copy)
+        :param snippets: highlight titles and bodies (``False``: ``title_html`` is the escaped
+            title and ``snippet`` is empty, for callers that only need the ranking)
         :raises QueryError: for an empty or over-long query or a bad page, sort or date
         """
         started = time.perf_counter()
@@ -308,10 +351,15 @@ class NewsIndex:
         page, per_page = _check_paging(page, per_page)
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
-        parsed = parse(query)
         start, end = to_datetime(date_from), to_datetime(date_to, end=True)
         if start and end and start > end:
             raise QueryError("the start date is after the end date")
+        searcher = self._searcher()
+        key = (self._generation, query, page, per_page, sort, start, end, source or None, region or None, facets, collapse, snippets)
+        cached = self._cached(key)
+        if cached is not None:
+            return replace(cached, took_ms=(time.perf_counter() - started) * 1000)
+        parsed = parse(query)
         filters = []
         if start or end:
             filters.append(wq.DateRange(fields.PUBLISHED, start or _EARLIEST, end or _LATEST))
@@ -322,33 +370,47 @@ class NewsIndex:
             filters.append(wq.Term(fields.REGION, region))
         flt = None if not filters else filters[0] if len(filters) == 1 else wq.And(filters)
 
-        ix = self._whoosh()
-        with ix.searcher() as searcher:
-            options = {"limit": page * per_page, "filter": flt}
-            if sort == "date":
-                options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
-            clusters = self.copies()
-            runnable = _bounded_boosts(parsed.query)
-            results, total, partial = _run_limited(
-                searcher, runnable, clusters if collapse else None, options, self.time_limit
+        options = {"limit": page * per_page, "filter": flt}
+        if sort == "date":
+            options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
+        clusters = self.copies()
+        # normalize() flattens nested ORs (as Whoosh's own parser does): the same documents and
+        # scores, with half the matcher tree to walk for every candidate document.
+        runnable = _bounded_boosts(parsed.query.normalize())
+        results, total, exact, partial = _run_limited(
+            searcher, runnable, clusters if collapse else None, options, self.time_limit
+        )
+        hits = tuple(
+            self._extend(
+                self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed, snippets),
+                results[i],
+                results.docnum(i),
+                clusters,
             )
-            hits = tuple(
-                self._extend(
-                    self._hit(results[i], results.score(i) if sort == "relevance" else None, parsed),
-                    results[i],
-                    results.docnum(i),
-                    clusters,
-                )
-                for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
+            for i in range((page - 1) * per_page, min(page * per_page, results.scored_length()))
+        )
+        counts = {}
+        if facets:
+            counts, partial = _facets_limited(
+                searcher, runnable, (start, end, source, region), self.time_limit, partial
             )
-            counts = {}
-            if facets:
-                counts, partial = _facets_limited(
-                    searcher, runnable, (start, end, source, region), self.time_limit, partial
-                )
         suggestion = self.did_you_mean(query) if total == 0 and page == 1 else None
         took = (time.perf_counter() - started) * 1000
-        return SearchPage(parsed.text, total, page, per_page, took, hits, counts, suggestion, partial)
+        result = SearchPage(
+            query=parsed.text,
+            total=total,
+            page=page,
+            per_page=per_page,
+            took_ms=took,
+            hits=hits,
+            facets=counts,
+            did_you_mean=suggestion,
+            partial=partial,
+            total_exact=exact,
+        )
+        if not partial:
+            self._remember(key, result)
+        return result
 
     @staticmethod
     def _extend(hit: Hit, stored, docnum: int, clusters: syndication.Copies) -> Hit:
@@ -361,16 +423,35 @@ class NewsIndex:
             other_copies=others,
         )
 
+    def _cached(self, key) -> SearchPage | None:
+        if not self._cache_size:
+            return None
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+            return found
+
+    def _remember(self, key, result: SearchPage) -> None:
+        if not self._cache_size:
+            return
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
     @staticmethod
-    def _hit(stored, score, parsed: ParsedQuery) -> Hit:
+    def _hit(stored, score, parsed: ParsedQuery, snippets: bool = True) -> Hit:
         body = stored.get(fields.BODY, "")
         own_title = stored.get(fields.TITLE, "")
         title = headline(own_title, body)
         return Hit(
             id=stored[fields.ID_FIELD],
             title=title,
-            title_html=highlight.mark_all(title, parsed.words, parsed.phrases),
-            snippet=highlight.snippet(body, parsed.words, parsed.phrases),
+            title_html=highlight.mark_all(title, parsed.words, parsed.phrases)
+            if snippets
+            else highlight.render(title, []),
+            snippet=highlight.snippet(body, parsed.words, parsed.phrases) if snippets else Markup(""),
             date=stored.get(fields.PUBLISHED),
             source=stored.get(fields.SOURCE, ""),
             url=stored.get(fields.URL, ""),
@@ -380,9 +461,9 @@ class NewsIndex:
 
     def article(self, article_id: str) -> StoredArticle | None:
         """The stored article with this id, or ``None``."""
-        with self._whoosh().searcher() as searcher:
-            docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
-            stored = searcher.stored_fields(docnum) if docnum is not None else None
+        searcher = self._searcher()
+        docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
+        stored = searcher.stored_fields(docnum) if docnum is not None else None
         if stored is None:
             return None
         body = stored.get(fields.BODY, "")
@@ -540,16 +621,16 @@ class _Deadline(collectors.WrappingCollector):
 
 
 def _run_limited(searcher, query, copies, options: dict, time_limit: float | None):
-    """:func:`search.copies.search` within ``time_limit`` seconds: ``(results, total, partial)``.
+    """:func:`search.copies.search` within ``time_limit`` seconds: ``(results, total, exact, partial)``.
 
     Out of time, the results are the best of the matches found so far and ``total`` counts those.
+    A broad query's total is Whoosh's estimate (``exact`` False): counting every match again,
+    without block-skipping, would cost more than the search.
     """
-    if not time_limit:
-        results = syndication.search(searcher, query, copies, **options)
-        return results, len(results), False
     options = dict(options)
     allow = options.pop("filter", None)
-    limited = _Deadline(searcher.collector(**options), time.monotonic() + time_limit)
+    deadline = time.monotonic() + time_limit if time_limit else math.inf
+    limited = _Deadline(searcher.collector(**options), deadline)
     if copies:
         collector = syndication.collapsing(limited, copies, allow)
     elif allow is not None:
@@ -559,17 +640,20 @@ def _run_limited(searcher, query, copies, options: dict, time_limit: float | Non
     try:
         searcher.search_with_collector(query, collector)
     except collectors.TimeLimit:
-        return collector.results(), limited.matched, True
+        return collector.results(), limited.matched, False, True
     results = collector.results()
     if limited.computes_count():
-        return results, len(results), False
+        return results, len(results), True, False
+    estimate = query.estimate_size(searcher.reader())
+    if estimate > EXACT_COUNT_LIMIT:
+        return results, max(results.scored_length(), min(estimate, searcher.doc_count())), False, False
     # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again: within
     # the time left, else the count so far.
     counted = 0
     for counted, _ in enumerate(collector.all_ids(), 1):
-        if not counted % 1024 and time.monotonic() > limited.deadline:
-            return results, max(counted, results.scored_length()), True
-    return results, counted, False
+        if not counted % 1024 and time.monotonic() > deadline:
+            return results, max(counted, results.scored_length()), False, True
+    return results, counted, True, False
 
 
 def _facets_limited(searcher, query, filters: tuple, time_limit: float | None, partial: bool):

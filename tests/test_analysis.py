@@ -119,3 +119,40 @@ def test_index_round_trips_the_analyzer(tmp_path):
     ix.close()
     reopened = index.open_dir(str(tmp_path))
     assert reopened.schema["body"].analyzer == ChineseAnalyzer()
+
+
+def _grouped(segments):
+    out = {}
+    for seg in segments:
+        out.setdefault(seg.text, []).append(seg.pos)
+    return out
+
+
+def _fixture_texts():
+    import json
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    texts = [(fixtures / "cqrb-2020-06-20.txt").read_text(encoding="utf-8")]
+    for line in (fixtures / "chongqing-200.jsonl").read_text(encoding="utf-8").splitlines()[:80]:
+        record = json.loads(line)
+        texts += [record["title"], record["body"]]
+    return texts + ["ＡＩ大会：ＣＰＵ与iPhone １２３", "面积100㎡的房子在重庆", "abc重庆 x_y ①② Ⅱ号 Straße", "", "，。"]
+
+
+def test_indexing_fast_paths_give_exactly_the_analyzer_terms():
+    from search.analysis import gram_positions, term_positions
+
+    for text in _fixture_texts():
+        assert term_positions(text) == _grouped(segment(text))
+        assert term_positions(text, subwords=False) == _grouped(segment(text, subwords=False))
+        assert gram_positions(text) == _grouped(bigrams(text))
+
+
+def test_remembered_clauses_segment_as_jieba_does():
+    from search.analysis import _cut, fold, segmenter
+
+    seg = segmenter()
+    for text in _fixture_texts() * 2:  # the second time from the clause cache
+        folded = fold(text)[0]
+        assert list(_cut(seg, folded)) == list(seg.cut(folded))

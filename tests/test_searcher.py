@@ -178,3 +178,32 @@ def test_snippets_are_deterministic(news):
     first = [h.snippet for h in news.search("重庆 发展").hits]
     assert first == [h.snippet for h in news.search("重庆 发展").hits]
     assert all(s.count("…") <= 6 for s in first)
+
+
+def test_repeated_query_is_served_from_the_cache(news):
+    first = news.search("重庆 火锅")
+    again = news.search("重庆 火锅")
+    assert again.hits is first.hits and again.total == first.total
+    news.clear_cache()
+    fresh = news.search("重庆 火锅")
+    assert fresh.hits is not first.hits and fresh.hits == first.hits
+
+
+def test_search_without_snippets_ranks_the_same(news):
+    plain = news.search("重庆 轨道交通", snippets=False)
+    full = news.search("重庆 轨道交通")
+    assert [(h.id, h.score) for h in plain.hits] == [(h.id, h.score) for h in full.hits]
+    assert all(h.snippet == "" for h in plain.hits) and any("<mark>" in h.snippet for h in full.hits)
+    assert plain.total == full.total and plain.total_exact
+
+
+def test_cache_follows_a_rebuild(tmp_path):
+    from .conftest import write_jsonl
+
+    source = write_jsonl(tmp_path / "a.jsonl", [{"id": "a1", "title": "万州", "body": "万州新闻"}])
+    NewsIndex.rebuild([source], tmp_path / "ix", workers=1)
+    news = NewsIndex.open(tmp_path / "ix")
+    assert [h.id for h in news.search("万州").hits] == ["a1"]
+    write_jsonl(source, [{"id": "a2", "title": "万州", "body": "万州的另一条新闻"}])
+    NewsIndex.rebuild([source], tmp_path / "ix", workers=1)
+    assert [h.id for h in news.search("万州").hits] == ["a2"]

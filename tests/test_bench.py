@@ -1,0 +1,30 @@
+"""The benchmark script runs end to end (on a handful of articles) and writes its JSON."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_benchmark_runs_and_writes_json(tmp_path):
+    evals = tmp_path / "eval"
+    evals.mkdir()
+    (evals / "keyword-queries-dev.tsv").write_text("k1\t重庆 轨道交通\nk2\t疫情\n", encoding="utf-8")
+    (evals / "queries-dev.tsv").write_text("q1\t重庆的粮食库存可以满足多久的消费？\n", encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "search.bench", "--n", "25", "--repeats", "1", "--passes", "1"]
+    command += ["--corpus", str(FIXTURES / "chongqing-200.jsonl"), "--eval", str(evals), "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+    assert "ours / floor" in done.stdout
+    report = json.loads((out / "bench-25.json").read_text(encoding="utf-8"))
+    assert report["input"]["articles"] == 25
+    assert report["rebuild"]["documents"] == 25 and report["stock-build"]["documents"] == 25
+    assert report["floor"]["seconds"] > 0 and report["rebuild"]["seconds"] > 0
+    for name in ("keywords", "questions"):
+        assert report["queries"][name]["snippets"]["queries"] > 0
+        assert report["stock-queries"]["and"][name]["no_snippets"]["p95"] is not None
+    assert report["queries"]["rss_mb"] > 0 and report["machine"]["cores"] >= 1
+    assert set(report["ratios"]) >= {"rebuild_vs_floor", "stock_vs_rebuild"}
