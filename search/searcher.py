@@ -355,7 +355,20 @@ class NewsIndex:
         if start and end and start > end:
             raise QueryError("the start date is after the end date")
         searcher = self._searcher()
-        key = (self._generation, query, page, per_page, sort, start, end, source or None, region or None, facets, collapse, snippets)
+        key = (
+            self._generation,
+            query,
+            page,
+            per_page,
+            sort,
+            start,
+            end,
+            source or None,
+            region or None,
+            facets,
+            collapse,
+            snippets,
+        )
         cached = self._cached(key)
         if cached is not None:
             return replace(cached, took_ms=(time.perf_counter() - started) * 1000)
