@@ -119,3 +119,17 @@ def test_index_round_trips_the_analyzer(tmp_path):
     ix.close()
     reopened = index.open_dir(str(tmp_path))
     assert reopened.schema["body"].analyzer == ChineseAnalyzer()
+
+
+def test_bigrams_split_latin_from_ideographs():
+    grams = bigrams("GPT4发布时间")
+    assert [(g.text, g.start, g.end) for g in grams] == [("gpt4", 0, 4), ("发布", 4, 6), ("布时", 5, 7), ("时间", 6, 8)]
+
+
+def test_letters_and_digits_are_subwords_at_their_word_position():
+    text = "发布ＧＰＴ４模型"
+    segs = [s for s in segment(text) if s.pos == 1]
+    assert {(s.text, s.sub) for s in segs} == {("gpt4", False), ("gpt", True), ("4", True)}
+    assert {text[s.start : s.end] for s in segs} == {"ＧＰＴ４", "ＧＰＴ", "４"}
+    assert [s.text for s in segment("iPhone 2023")] == ["iphone", "2023"]
+    assert [s.text for s in segment("GPT4", subwords=False)] == ["gpt4"]
