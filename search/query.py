@@ -7,10 +7,10 @@ words, so every input gives a query or a clear :class:`~search.errors.QueryError
 
 Unfielded words search title and body together and are ranked by :mod:`search.scoring`: BM25F
 over both fields, coordination (articles holding every content word first, then those holding the
-rarest ones), and a bonus for query words standing close together. Function and question words
-(的, 是, 哪些, 多少: ``search/data/minorwords.txt``) are *minor*: they add a little to articles found
-through the other words but are never required. A quoted phrase matches where its characters
-stand side by side (through the character-bigram field) or where its words do.
+rarest ones), and for a question asking *when* (时间, 什么时候), articles stating a date first.
+Function and question words (的, 是, 哪些, 多少: ``search/data/minorwords.txt``) are *minor*: never
+required, and by default not scored. A quoted phrase matches where its characters stand side by
+side (through the character-bigram field) or where its words do.
 
 :class:`Ranking` holds every knob of ranking; docs/ranking.md gives what each one does to the
 evaluation sets.
@@ -59,25 +59,25 @@ class Ranking:
 
     #: Fields searched for unfielded words, with their BM25F weight and length normalisation b.
     fields: tuple[FieldWeight, ...] = field(
-        default=(FieldWeight(fields.TITLE, 2.0, 0.5), FieldWeight(fields.BODY, 1.0, 0.75))
+        default=(FieldWeight(fields.TITLE, 4.0, 0.5), FieldWeight(fields.BODY, 1.0, 0.75))
     )
     #: BM25 term-frequency saturation.
     k1: float = 1.2
     #: Power of the share of the query's IDF mass an article holds (0: no coordination).
-    coordination: float = 2.0
+    coordination: float = 1.0
+    #: Treat the words of ``search/data/minorwords.txt`` as minor (False: every word is content).
+    minor_words: bool = True
     #: Weight of minor words (function and question words) against content words; 0 drops them.
-    minor_weight: float = 0.2
+    minor_weight: float = 0.0
     #: Weight of the proximity bonus (0: none) and the widest gap in words that still counts.
-    proximity: float = 1.0
+    proximity: float = 0.0
     proximity_window: int = 5
+    proximity_scope: str = "all"
     #: A question asking "when" (时间, 什么时候, 日期) multiplies the score of articles stating a
     #: date by 1 + this (0: no answer types).
     answer_boost: float = 1.0
     #: How many of each segment's best candidates get the proximity bonus and the answer type.
     rerank_depth: int = 100
-    #: Weight of the query's character bigrams in the bigram field (0: none) and its b.
-    bigram_weight: float = 0.0
-    bigram_b: float = 0.75
     #: Weight of a quoted phrase's match in the title against one in the body.
     phrase_title_boost: float = 1.5
 
@@ -196,7 +196,7 @@ def minor_words() -> frozenset[str]:
 def _build(parsed: wq.Query, source: str, ranking: Ranking) -> wq.Query:
     # Words that are all minor (a query of only 什么 是) are searched as content words.
     unfielded = _unfielded_words(parsed)
-    minor = minor_words()
+    minor = minor_words() if ranking.minor_words else frozenset()
     if unfielded and all(word in minor for word in unfielded):
         minor = frozenset()
     return _rewrite(parsed, source, ranking, minor)
@@ -267,9 +267,12 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
         return wq.NullQuery if _is_empty(inner) else wq.Not(inner)
     if isinstance(q, (wq.And, wq.Or)):
         kids: list[wq.Query] = []
+        links: list[tuple[str, str, int]] = []
         for child in q.subqueries:
             if isinstance(child, _Chunk) and isinstance(q, wq.Or) and child.boost == 1.0:
-                kids.extend(_rewrite(grandchild, source, ranking, minor) for grandchild in child.subqueries)
+                pieces_ = [_rewrite(grandchild, source, ranking, minor) for grandchild in child.subqueries]
+                kids.extend(pieces_)
+                links.extend(_links(pieces_))
             else:
                 kids.append(_rewrite(child, source, ranking, minor))
         kids = [k for k in kids if not _is_empty(k)]
@@ -280,7 +283,7 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
         if len(positive) == 1:
             combined = positive[0] if q.boost == 1.0 else positive[0].with_boost(positive[0].boost * q.boost)
         elif isinstance(q, wq.Or):
-            combined = Ranked(positive, ranking, boost=q.boost, grams=_grams(positive), wants=_wants(positive))
+            combined = Ranked(positive, ranking, boost=q.boost, wants=_wants(positive), links=tuple(links))
         else:
             combined = wq.And(positive, boost=q.boost)
         if negative:
@@ -299,6 +302,22 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
     return q
 
 
+def _links(pieces_: list[wq.Query]) -> list[tuple[str, str, int]]:
+    """Consecutive content words of one chunk of typed text, and how far apart they stand in it."""
+    out = []
+    last, gap = None, 0
+    for piece in pieces_:
+        if not isinstance(piece, Word):
+            last, gap = None, 0
+        elif piece.minor:
+            gap += 1
+        else:
+            if last is not None and last != piece.text:
+                out.append((last, piece.text, gap + 1))
+            last, gap = piece.text, 0
+    return out
+
+
 #: Words that make a question ask for a date.
 WHEN_WORDS = frozenset(["时间", "何时", "时候", "日期", "哪天", "哪一天", "哪年", "几月", "几号", "几时", "何年"])
 
@@ -313,20 +332,6 @@ def _wants(clauses: list[wq.Query]) -> str | None:
         elif isinstance(clause, Word) and clause.text in WHEN_WORDS:
             return "date"
     return None
-
-
-def _grams(clauses: list[wq.Query]) -> tuple[str, ...]:
-    """Character bigrams of each run of consecutive content words (bigrams across them too)."""
-    runs: list[str] = []
-    run = ""
-    for clause in clauses:
-        if isinstance(clause, Word) and not clause.minor:
-            run += clause.text
-        else:
-            runs.append(run)
-            run = ""
-    runs.append(run)
-    return tuple(dict.fromkeys(seg.text for text in runs if text for seg in bigrams(text)))
 
 
 def _highlight_terms(q: wq.Query) -> tuple[set[str], list[str]]:

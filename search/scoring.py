@@ -1,26 +1,27 @@
-"""How an article scores for a query: BM25F over title and body, coordination, proximity.
+"""How an article scores for a query: BM25F over title and body, coordination, answer types.
 
 The query side (:mod:`search.query`) turns what a reader typed into Whoosh queries; the plain words
 of it become :class:`Word` queries gathered in one :class:`Ranked` query, which scores every
-candidate article in three steps:
+candidate article in steps (each knob is in :class:`search.query.Ranking`; docs/ranking.md gives
+what each did to the evaluation sets):
 
 1. **BM25F** (Robertson and Zaragoza): a word's occurrences in the title and in the body are added,
    each weighted and normalised by its own field's length, *before* the term-frequency saturation.
    A word in the title counts like a few more occurrences, not like a second match, so an article
-   with a title does not outrank an untitled one merely for having one, and the IDF is the
-   Robertson-Sparck Jones one (a word found in most articles weighs next to nothing).
+   with a title does not outrank an untitled one merely for having one. The IDF is Robertson and
+   Sparck Jones's: a word found in most articles weighs next to nothing.
 2. **Coordination**: the sum is multiplied by the share of the query's information the article
-   holds (the IDF mass of the matched content words over that of all of them) raised to a power,
-   so articles holding every word come first, and of a long question, the rare words count most.
-   Function and question words (*minor* words: 的, 是, 多少, 哪些) add a little to the score of
-   articles that match content words, but neither find articles on their own nor count here.
-3. **Proximity** (after Rasolofo and Savoy's BM25TP): the best-scored candidates get a bonus for
-   pairs of different query words standing close together (1/d² for words d positions apart), so
-   ``重庆 轨道交通`` puts 重庆轨道交通 above an article that mentions both far apart. Reading
-   positions costs time, so only the top candidates of each segment are re-scored.
+   holds (the IDF mass of the matched content words over that of all of them), so articles holding
+   every word come first, and of a long question, the rare words count most. *Minor* words
+   (function and question words: 的, 是, 多少, 哪些) neither find articles nor count here.
+3. **Re-scoring the best candidates** of each segment: a question that asks *when* doubles the
+   score of articles that state a date (answer-type matching, as in question-answering retrieval),
+   and, when switched on, a proximity bonus (after Rasolofo and Savoy's BM25TP) for query words
+   standing close together.
 
-Scores are computed a term at a time over whole posting lists into arrays (numpy), then handed to
-Whoosh as a matcher over the matching articles in document order, so filters, sorting, paging and
+Scores are computed a posting list at a time into arrays (numpy), then handed to Whoosh as a
+matcher over the matching articles in document order, with the best score of each block of them,
+so Whoosh's top-N collector skips blocks that cannot make the page, and filters, sorting, paging and
 counting work as for any Whoosh query.
 """
 
@@ -298,14 +299,20 @@ class Ranked(wq.Or):
     group), which is scored by Whoosh and counts as one more matched unit for coordination.
     """
 
-    def __init__(self, subqueries, ranking, boost: float = 1.0, grams: tuple[str, ...] = (), wants: str | None = None):
+    def __init__(
+        self,
+        subqueries,
+        ranking,
+        boost: float = 1.0,
+        wants: str | None = None,
+        links: tuple[tuple[str, str, int], ...] = (),
+    ):
         super().__init__(list(subqueries), boost=boost)
+        #: Words typed together (疫情防控 cut into 疫情, 防控): (first, second, distance in the query).
+        self.links = tuple(links)
         self.ranking = ranking
         #: The kind of answer a question asks for ("date" for 什么时候, 时间), or None.
         self.wants = wants
-        #: Character bigrams of the query's content words, scored in the bigram field
-        #: (``ranking.bigram_weight``) for words that jieba cut differently in query and article.
-        self.grams = tuple(grams)
         self._found: dict[str, np.ndarray] = {}
 
     def __repr__(self):
@@ -316,25 +323,25 @@ class Ranked(wq.Or):
             type(other) is type(self)
             and self.subqueries == other.subqueries
             and self.boost == other.boost
-            and self.grams == other.grams
             and self.wants == other.wants
+            and self.links == other.links
             and self.ranking == other.ranking
         )
 
     def __hash__(self):
-        return hash((type(self), tuple(self.subqueries), self.boost, self.grams))
+        return hash((type(self), tuple(self.subqueries), self.boost))
 
     def copy(self):
-        return Ranked(list(self.subqueries), self.ranking, self.boost, self.grams, self.wants)
+        return Ranked(list(self.subqueries), self.ranking, self.boost, self.wants, self.links)
 
     def with_boost(self, boost):
-        return Ranked(list(self.subqueries), self.ranking, boost, self.grams, self.wants)
+        return Ranked(list(self.subqueries), self.ranking, boost, self.wants, self.links)
 
     def normalize(self):
         return self
 
     def apply(self, fn):
-        return Ranked([fn(q) for q in self.subqueries], self.ranking, self.boost, self.grams, self.wants)
+        return Ranked([fn(q) for q in self.subqueries], self.ranking, self.boost, self.wants, self.links)
 
     def matcher(self, searcher, context=None):
         scored = context is None or context.weighting is not None
@@ -348,7 +355,7 @@ class Ranked(wq.Or):
             ids = self._found[key]
             scores = np.zeros(len(ids))
         else:
-            ids, scores = _rank(searcher, context, words, others, self.grams, self.wants, self.ranking, scored)
+            ids, scores = _rank(searcher, context, words, others, self.wants, self.links, self.ranking, scored)
             if key is not None:
                 self._found[key] = ids
         if not len(ids):
@@ -361,7 +368,7 @@ class Ranked(wq.Or):
 # Scoring ----------------------------------------------------------------------------------------
 
 
-def _rank(searcher, context, words: list[Word], others: list[wq.Query], grams, wants, ranking, scored: bool):
+def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, links, ranking, scored: bool):
     """Document numbers (ascending) and scores of one segment's matches."""
     reader = searcher.reader()
     count = reader.doc_count_all()
@@ -452,35 +459,23 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], grams, w
     if not scored or not len(ids):
         return ids, np.zeros(len(ids))
 
-    for text, boost in minor:
+    for text, boost in minor if ranking.minor_weight else ():
         tf, hit, _ = word_score(text)
         if tf is None:
             continue
         idf = stats.idf(text, names)
         base += ranking.minor_weight * boost * idf * tf * (k1 + 1.0) / (tf + k1)
 
-    if grams and ranking.bigram_weight and fields.GRAMS in searcher.schema:
-        gram_field = FieldWeight(fields.GRAMS, 1.0, ranking.bigram_b)
-        gram_lengths = _field_lengths(reader, fields.GRAMS)
-        for gram in dict.fromkeys(grams):
-            posting = _postings(reader, fields.GRAMS, gram)
-            if posting is None or not len(posting.ids):
-                continue
-            doc_ids, freqs = posting.ids, posting.freqs
-            norm = 1.0 - gram_field.b + gram_field.b * gram_lengths[doc_ids] / stats.avg_length(fields.GRAMS)
-            tf = freqs / norm
-            base[doc_ids] += ranking.bigram_weight * stats.idf(gram, [fields.GRAMS]) * tf * (k1 + 1.0) / (tf + k1)
-
     scores = base[ids]
     if total_mass > 0 and ranking.coordination:
         share = np.minimum(mass[ids] / total_mass, 1.0)
         scores = scores * share**ranking.coordination
     if (ranking.proximity and len(holders) >= 2) or (wants and ranking.answer_boost):
-        scores = _rerank(reader, ids, scores, holders, wants, ranking)
+        scores = _rerank(reader, ids, scores, holders, wants, links, ranking)
     return ids, scores
 
 
-def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | None, ranking) -> np.ndarray:
+def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | None, links, ranking) -> np.ndarray:
     """Re-score the best ``ranking.rerank_depth`` candidates: proximity bonus, answer type."""
     depth = min(ranking.rerank_depth, len(ids))
     if depth < len(ids):
@@ -491,7 +486,15 @@ def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | N
     docs = ids[top]
     scores = scores.copy()
     if ranking.proximity and len(holders) >= 2:
-        scores[top] += ranking.proximity * _proximity(docs, holders, ranking.proximity_window)
+        allowed = None
+        if ranking.proximity_scope == "typed":
+            index = {text: i for i, (text, _idf, _where) in enumerate(holders)}
+            allowed = {}
+            for a, b, gap in links:
+                if a in index and b in index:
+                    key = (min(index[a], index[b]), max(index[a], index[b]))
+                    allowed[key] = max(allowed.get(key, 0), gap)
+        scores[top] += ranking.proximity * _proximity(docs, holders, ranking.proximity_window, allowed)
     if wants and ranking.answer_boost:
         pattern = ANSWER_PATTERNS[wants]
         stored = reader.stored_fields
@@ -509,7 +512,7 @@ def _text_of(stored: dict) -> str:
     return f"{title}\n{body}" if title else body
 
 
-def _proximity(docs: np.ndarray, holders, window: int) -> np.ndarray:
+def _proximity(docs: np.ndarray, holders, window: int, allowed: dict | None = None) -> np.ndarray:
     """BM25TP-style bonus of each of ``docs`` for pairs of different query words near each other."""
     # Per word: field -> document -> positions.
     positions = [{name: posting.positions(docs) for name, posting in where.items()} for _t, _i, where in holders]
@@ -534,6 +537,8 @@ def _proximity(docs: np.ndarray, holders, window: int) -> np.ndarray:
                 if distance > window:
                     continue
                 key = (a, b) if a < b else (b, a)
+                if allowed is not None and (key not in allowed or distance > allowed[key]):
+                    continue
                 pairs[key] = pairs.get(key, 0.0) + 1.0 / (distance * distance)
             value = sum(min(idfs[a], idfs[b]) * acc / (acc + 1.0) for (a, b), acc in pairs.items())
             best = max(best, value)
