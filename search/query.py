@@ -69,15 +69,16 @@ class Ranking:
     minor_words: bool = True
     #: Weight of minor words (function and question words) against content words; 0 drops them.
     minor_weight: float = 0.0
-    #: Weight of the proximity bonus (0: none) and the widest gap in words that still counts.
-    proximity: float = 0.0
-    proximity_window: int = 5
-    proximity_scope: str = "all"
+    #: The best ``proximity_depth`` candidates (the first page) gain up to this share of their
+    #: score for holding pairs of query words within ``proximity_window`` words (0: none).
+    proximity: float = 0.1
+    proximity_window: int = 10
+    proximity_depth: int = 10
     #: A question asking "when" (时间, 什么时候, 日期) multiplies the score of articles stating a
     #: date by 1 + this (0: no answer types).
     answer_boost: float = 1.0
-    #: How many of each segment's best candidates get the proximity bonus and the answer type.
-    rerank_depth: int = 100
+    #: How many of each segment's best candidates are checked for the answer type.
+    answer_depth: int = 100
     #: Weight of a quoted phrase's match in the title against one in the body.
     phrase_title_boost: float = 1.5
 
@@ -267,12 +268,9 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
         return wq.NullQuery if _is_empty(inner) else wq.Not(inner)
     if isinstance(q, (wq.And, wq.Or)):
         kids: list[wq.Query] = []
-        links: list[tuple[str, str, int]] = []
         for child in q.subqueries:
             if isinstance(child, _Chunk) and isinstance(q, wq.Or) and child.boost == 1.0:
-                pieces_ = [_rewrite(grandchild, source, ranking, minor) for grandchild in child.subqueries]
-                kids.extend(pieces_)
-                links.extend(_links(pieces_))
+                kids.extend(_rewrite(grandchild, source, ranking, minor) for grandchild in child.subqueries)
             else:
                 kids.append(_rewrite(child, source, ranking, minor))
         kids = [k for k in kids if not _is_empty(k)]
@@ -283,7 +281,7 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
         if len(positive) == 1:
             combined = positive[0] if q.boost == 1.0 else positive[0].with_boost(positive[0].boost * q.boost)
         elif isinstance(q, wq.Or):
-            combined = Ranked(positive, ranking, boost=q.boost, wants=_wants(positive), links=tuple(links))
+            combined = Ranked(positive, ranking, boost=q.boost, wants=_wants(positive))
         else:
             combined = wq.And(positive, boost=q.boost)
         if negative:
@@ -300,22 +298,6 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
     if isinstance(q, (type(wq.NullQuery), wq.Every)):
         return wq.NullQuery
     return q
-
-
-def _links(pieces_: list[wq.Query]) -> list[tuple[str, str, int]]:
-    """Consecutive content words of one chunk of typed text, and how far apart they stand in it."""
-    out = []
-    last, gap = None, 0
-    for piece in pieces_:
-        if not isinstance(piece, Word):
-            last, gap = None, 0
-        elif piece.minor:
-            gap += 1
-        else:
-            if last is not None and last != piece.text:
-                out.append((last, piece.text, gap + 1))
-            last, gap = piece.text, 0
-    return out
 
 
 #: Words that make a question ask for a date.

@@ -16,8 +16,9 @@ what each did to the evaluation sets):
    (function and question words: 的, 是, 多少, 哪些) neither find articles nor count here.
 3. **Re-scoring the best candidates** of each segment: a question that asks *when* doubles the
    score of articles that state a date (answer-type matching, as in question-answering retrieval),
-   and, when switched on, a proximity bonus (after Rasolofo and Savoy's BM25TP) for query words
-   standing close together.
+   then the first page's articles gain up to a tenth for holding the query's words close together
+   (the share of pairs of query words found within a few words of each other: in one sentence, not
+   merely in one article).
 
 Scores are computed a posting list at a time into arrays (numpy), then handed to Whoosh as a
 matcher over the matching articles in document order, with the best score of each block of them,
@@ -83,9 +84,15 @@ class _Stats:
         self._idf: dict[str, float] = {}
 
     def avg_length(self, field: str) -> float:
+        """The average length of ``field`` over the documents that have it (untitled articles do
+        not make titles look long)."""
         avg = self._avg.get(field)
         if avg is None:
-            avg = self._avg[field] = self.parent.avg_field_length(field) or 1.0
+            total = self.parent.field_length(field)
+            having = 0
+            for leaf, _offset in self.parent.leaf_searchers():
+                having += int(np.count_nonzero(_field_lengths(leaf.reader(), field)))
+            avg = self._avg[field] = (total / having) if total and having else 1.0
         return avg
 
     def idf(self, text: str, field_names: Sequence[str]) -> float:
@@ -293,7 +300,7 @@ class Word(wq.Term):
 
 
 class Ranked(wq.Or):
-    """Articles matching any of the subqueries, ranked by BM25F, coordination and proximity.
+    """Articles matching any of the subqueries, ranked by BM25F, coordination, answer type and proximity.
 
     Subqueries are :class:`Word` queries and any other query (a quoted phrase, a bracketed
     group), which is scored by Whoosh and counts as one more matched unit for coordination.
@@ -305,11 +312,8 @@ class Ranked(wq.Or):
         ranking,
         boost: float = 1.0,
         wants: str | None = None,
-        links: tuple[tuple[str, str, int], ...] = (),
     ):
         super().__init__(list(subqueries), boost=boost)
-        #: Words typed together (疫情防控 cut into 疫情, 防控): (first, second, distance in the query).
-        self.links = tuple(links)
         self.ranking = ranking
         #: The kind of answer a question asks for ("date" for 什么时候, 时间), or None.
         self.wants = wants
@@ -324,7 +328,6 @@ class Ranked(wq.Or):
             and self.subqueries == other.subqueries
             and self.boost == other.boost
             and self.wants == other.wants
-            and self.links == other.links
             and self.ranking == other.ranking
         )
 
@@ -332,16 +335,16 @@ class Ranked(wq.Or):
         return hash((type(self), tuple(self.subqueries), self.boost))
 
     def copy(self):
-        return Ranked(list(self.subqueries), self.ranking, self.boost, self.wants, self.links)
+        return Ranked(list(self.subqueries), self.ranking, self.boost, self.wants)
 
     def with_boost(self, boost):
-        return Ranked(list(self.subqueries), self.ranking, boost, self.wants, self.links)
+        return Ranked(list(self.subqueries), self.ranking, boost, self.wants)
 
     def normalize(self):
         return self
 
     def apply(self, fn):
-        return Ranked([fn(q) for q in self.subqueries], self.ranking, self.boost, self.wants, self.links)
+        return Ranked([fn(q) for q in self.subqueries], self.ranking, self.boost, self.wants)
 
     def matcher(self, searcher, context=None):
         scored = context is None or context.weighting is not None
@@ -355,7 +358,7 @@ class Ranked(wq.Or):
             ids = self._found[key]
             scores = np.zeros(len(ids))
         else:
-            ids, scores = _rank(searcher, context, words, others, self.wants, self.links, self.ranking, scored)
+            ids, scores = _rank(searcher, context, words, others, self.wants, self.ranking, scored)
             if key is not None:
                 self._found[key] = ids
         if not len(ids):
@@ -368,7 +371,7 @@ class Ranked(wq.Or):
 # Scoring ----------------------------------------------------------------------------------------
 
 
-def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, links, ranking, scored: bool):
+def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, ranking, scored: bool):
     """Document numbers (ascending) and scores of one segment's matches."""
     reader = searcher.reader()
     count = reader.doc_count_all()
@@ -471,38 +474,29 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, l
         share = np.minimum(mass[ids] / total_mass, 1.0)
         scores = scores * share**ranking.coordination
     if (ranking.proximity and len(holders) >= 2) or (wants and ranking.answer_boost):
-        scores = _rerank(reader, ids, scores, holders, wants, links, ranking)
+        scores = _rerank(reader, ids, scores, holders, wants, ranking)
     return ids, scores
 
 
-def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | None, links, ranking) -> np.ndarray:
-    """Re-score the best ``ranking.rerank_depth`` candidates: proximity bonus, answer type."""
-    depth = min(ranking.rerank_depth, len(ids))
-    if depth < len(ids):
-        top = np.argpartition(-scores, depth - 1)[:depth]
-    else:
-        top = np.arange(len(ids))
-    top = np.sort(top)  # in document order
-    docs = ids[top]
+def _best(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Indexes of the ``depth`` best scores, in document order."""
+    if depth >= len(scores):
+        return np.arange(len(scores))
+    return np.sort(np.argpartition(-scores, depth - 1)[:depth])
+
+
+def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | None, ranking) -> np.ndarray:
+    """Re-score the best candidates: answer type, then proximity."""
     scores = scores.copy()
-    if ranking.proximity and len(holders) >= 2:
-        allowed = None
-        if ranking.proximity_scope == "typed":
-            index = {text: i for i, (text, _idf, _where) in enumerate(holders)}
-            allowed = {}
-            for a, b, gap in links:
-                if a in index and b in index:
-                    key = (min(index[a], index[b]), max(index[a], index[b]))
-                    allowed[key] = max(allowed.get(key, 0), gap)
-        scores[top] += ranking.proximity * _proximity(docs, holders, ranking.proximity_window, allowed)
     if wants and ranking.answer_boost:
+        top = _best(scores, ranking.answer_depth)
         pattern = ANSWER_PATTERNS[wants]
         stored = reader.stored_fields
-        has = np.array(
-            [bool(pattern.search(_text_of(stored(doc)))) for doc in docs.tolist()],
-            dtype=bool,
-        )
+        has = np.array([bool(pattern.search(_text_of(stored(doc)))) for doc in ids[top].tolist()], dtype=bool)
         scores[top[has]] *= 1.0 + ranking.answer_boost
+    if ranking.proximity and len(holders) >= 2:
+        top = _best(scores, ranking.proximity_depth)
+        scores[top] *= 1.0 + ranking.proximity * _proximity(ids[top], holders, ranking.proximity_window)
     return scores
 
 
@@ -512,38 +506,38 @@ def _text_of(stored: dict) -> str:
     return f"{title}\n{body}" if title else body
 
 
-def _proximity(docs: np.ndarray, holders, window: int, allowed: dict | None = None) -> np.ndarray:
-    """BM25TP-style bonus of each of ``docs`` for pairs of different query words near each other."""
-    # Per word: field -> document -> positions.
+def _proximity(docs: np.ndarray, holders, window: int) -> np.ndarray:
+    """For each of ``docs``, the share of pairs of query words found within ``window`` words of
+    each other (in the title or in the body)."""
     positions = [{name: posting.positions(docs) for name, posting in where.items()} for _t, _i, where in holders]
-    idfs = [idf for _text, idf, _where in holders]
-    bonus = np.zeros(len(docs))
-    field_names = {name for per_field in positions for name in per_field}
+    pairs = [(a, b) for a in range(len(holders)) for b in range(a + 1, len(holders))]
+    share = np.zeros(len(docs))
     for row, doc in enumerate(docs.tolist()):
-        best = 0.0
-        for name in field_names:
-            merged: list[tuple[int, int]] = []
-            for index, per_field in enumerate(positions):
-                for pos in per_field.get(name, {}).get(doc, ()):
-                    merged.append((pos, index))
-            if len(merged) < 2:
-                continue
-            merged.sort()
-            pairs: dict[tuple[int, int], float] = {}
-            for (pos_a, a), (pos_b, b) in zip(merged, merged[1:], strict=False):
-                if a == b:
-                    continue
-                distance = max(1, pos_b - pos_a)  # sub-words of one word stand at distance 0
-                if distance > window:
-                    continue
-                key = (a, b) if a < b else (b, a)
-                if allowed is not None and (key not in allowed or distance > allowed[key]):
-                    continue
-                pairs[key] = pairs.get(key, 0.0) + 1.0 / (distance * distance)
-            value = sum(min(idfs[a], idfs[b]) * acc / (acc + 1.0) for (a, b), acc in pairs.items())
-            best = max(best, value)
-        bonus[row] = best
-    return bonus
+        near = 0
+        for a, b in pairs:
+            for name in positions[a].keys() & positions[b].keys():
+                first = positions[a][name].get(doc)
+                second = positions[b][name].get(doc)
+                if first and second and _closest(first, second) <= window:
+                    near += 1
+                    break
+        share[row] = near / len(pairs)
+    return share
+
+
+def _closest(first: list[int], second: list[int]) -> int:
+    """The smallest distance between a position of ``first`` and one of ``second`` (both sorted)."""
+    best = abs(first[0] - second[0])
+    i = j = 0
+    while i < len(first) and j < len(second):
+        distance = first[i] - second[j]
+        if abs(distance) < best:
+            best = abs(distance)
+        if distance < 0:
+            i += 1
+        else:
+            j += 1
+    return best
 
 
 # The matcher Whoosh iterates ---------------------------------------------------------------------
