@@ -67,8 +67,6 @@ class Ranking:
     coordination: float = 1.0
     #: Treat the words of ``search/data/minorwords.txt`` as minor (False: every word is content).
     minor_words: bool = True
-    #: A content word found in more than this share of the articles is treated as minor (0: never).
-    common: float = 0.5
     #: Weight of minor words (function and question words) against content words; 0 drops them.
     minor_weight: float = 0.0
     #: The best ``proximity_depth`` candidates (the first page) gain up to this share of their

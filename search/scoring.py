@@ -95,20 +95,15 @@ class _Stats:
             avg = self._avg[field] = (total / having) if total and having else 1.0
         return avg
 
-    def df(self, text: str, field_names: Sequence[str]) -> int:
-        """In how many documents the word is (the most of any field)."""
-        found = 0
-        for name in field_names:
-            try:
-                found = max(found, self.parent.doc_frequency(name, text))
-            except (KeyError, ValueError):
-                continue
-        return found
-
     def idf(self, text: str, field_names: Sequence[str]) -> float:
         value = self._idf.get(text)
         if value is None:
-            df = self.df(text, field_names)
+            df = 0
+            for name in field_names:
+                try:
+                    df = max(df, self.parent.doc_frequency(name, text))
+                except (KeyError, ValueError):
+                    continue
             value = self._idf[text] = math.log(1.0 + (self.docs - df + 0.5) / (df + 0.5))
         return value
 
@@ -395,13 +390,6 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
     minor = [(text, boost) for (text, minor), boost in merged.items() if minor]
     if not content and not others:  # only minor words: they are all there is to search
         content, minor = minor, []
-    if ranking.common and len(content) > 1:
-        # A word found in most articles tells next to nothing, and its postings are the longest
-        # to read: it becomes minor, unless every word of the query is that common.
-        rare = [(text, boost) for text, boost in content if stats.df(text, names) <= ranking.common * stats.docs]
-        if rare:
-            minor += [item for item in content if item not in rare]
-            content = rare
 
     base = np.zeros(count, dtype=np.float64)
     mass = np.zeros(count, dtype=np.float64)
