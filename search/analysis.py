@@ -48,6 +48,9 @@ _FOLD.update({0x3000: 0x20, 0x2026: 0x22EF, 0x2025: 0x22EF, 0x2033: 0x22, 0x2034
 # A token must hold at least one letter, digit or ideograph; punctuation and spaces are skipped.
 _WORDLIKE = re.compile(r"[^\W_]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A Latin word holding both letters and digits, and its runs of either.
+_MIXED = re.compile(r"(?=.*[a-z])(?=.*[0-9])[a-z0-9]+")
+_ALNUM_RUNS = re.compile(r"[a-z]+|[0-9]+")
 
 
 class Segment(NamedTuple):
@@ -185,9 +188,23 @@ def segment(text: str, *, subwords: bool = True, userdict: str | None = REGIONAL
                             append(Segment(sub, start + i, start + i + n, pos, True))
                         else:
                             append(Segment(sub, origin[start + i], origin[start + i + n - 1] + 1, pos, True))
+        elif subwords and piece.isascii() and size > 1 and _MIXED.fullmatch(word):
+            # Letters and digits of a model or event name (gpt4, u19, 5g): "GPT-4" and "GPT4"
+            # find each other.
+            for run in _ALNUM_RUNS.finditer(word):
+                i, j = run.span()
+                if origin is None:
+                    append(Segment(run.group(), start + i, start + j, pos, True))
+                else:
+                    append(Segment(run.group(), origin[start + i], origin[start + j - 1] + 1, pos, True))
         append(Segment(word, ostart, oend, pos, False))
         pos += 1
     return out
+
+
+def pieces(word: str) -> tuple[str, ...]:
+    """The letter and digit runs of a folded Latin word that holds both (``gpt4``: gpt, 4), else ()."""
+    return tuple(_ALNUM_RUNS.findall(word)) if _MIXED.fullmatch(word) else ()
 
 
 def bigrams(text: str) -> list[Segment]:
@@ -223,7 +240,9 @@ def bigrams(text: str) -> list[Segment]:
     return out
 
 
-_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+")
+# Runs of ideographs, and runs of other letters and digits (never swallowing an ideograph, so the
+# ideographs of "GPT4发布" still make bigrams).
+_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 # Indexing fast paths ---------------------------------------------------------------------------------
@@ -247,6 +266,14 @@ def term_positions(text: str, *, subwords: bool = True, userdict: str | None = R
             continue
         if piece.isascii():
             piece = piece.lower()
+            if known is not None:
+                # Letter and digit runs of a mixed Latin word (gpt4: gpt, 4) at its position.
+                for sub in pieces(piece):
+                    positions = get(sub)
+                    if positions is None:
+                        out[sub] = [pos]
+                    else:
+                        positions.append(pos)
         elif known is not None and len(piece) > 2:
             subs = known.get(piece)
             if subs is None:

@@ -14,6 +14,7 @@ import click
 
 from . import timeline
 from .errors import SearchError
+from .evaluate import evaluate, read_qrels, read_queries
 from .indexer import LOCK_TIMEOUT, current_generation
 from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, TIME_LIMIT, NewsIndex
@@ -380,6 +381,42 @@ def serve(index_dir, host, port, sources, threads):
         pass
     finally:
         server.close()
+
+
+@cli.command("eval")
+@click.option(
+    "--queries",
+    "queries_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Queries: a TSV file of 'id<TAB>query text' lines.",
+)
+@click.option(
+    "--qrels",
+    "qrels_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Relevance judgments: TREC qrels ('qid 0 docid grade').",
+)
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def eval_command(queries_file, qrels_file, index_dir, as_json):
+    """Measure ranking quality: nDCG@10, Recall@100 and MRR@10 of the queries over the index."""
+    try:
+        queries = read_queries(queries_file)
+        qrels = read_qrels(qrels_file)
+        result = evaluate(NewsIndex.open(index_dir), queries, qrels)
+    except SearchError as error:
+        raise _fail(error) from None
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(f"nDCG@10     {result.ndcg10:.4f}")
+    click.echo(f"Recall@100  {result.recall100:.4f}")
+    click.echo(f"MRR@10      {result.mrr10:.4f}")
+    unjudged = len(queries) - result.queries
+    note = f" ({unjudged} without relevant judgments left out)" if unjudged else ""
+    click.echo(f"queries     {result.queries}{note}")
 
 
 def main():  # pragma: no cover - console script entry point

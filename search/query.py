@@ -5,16 +5,22 @@ Chinese quotes “…” and 「…」), AND / OR / NOT, ``-word``, ``+word``, p
 ``body:`` / ``source:`` and ``word^2``. Anything the parser cannot make sense of falls back to plain
 words, so every input gives a query or a clear :class:`~search.errors.QueryError`.
 
-Unfielded words search title and body. Several words: an article holding all of them ranks first
-(the strict reading of the query is added with a large boost), but articles holding some of them
-still come back (the loose reading), so long questions work. A quoted phrase matches where its
-characters stand side by side (through the character-bigram field) or where its words do.
+Unfielded words search title and body together and are ranked by :mod:`search.scoring`: BM25F
+over both fields, coordination (articles holding every content word first, then those holding the
+rarest ones), and for a question asking *when* (时间, 什么时候), articles stating a date first.
+Function and question words (的, 是, 哪些, 多少: ``search/data/minorwords.txt``) are *minor*: never
+required, and by default not scored. A quoted phrase matches where its characters stand side by
+side (through the character-bigram field) or where its words do.
+
+:class:`Ranking` holds every knob of ranking; docs/ranking.md gives what each one does to the
+evaluation sets.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 from whoosh import query as wq
 from whoosh.fields import ID, TEXT, Schema
@@ -27,11 +33,12 @@ from whoosh.qparser import (
     PlusMinusPlugin,
     QueryParser,
 )
-from whoosh.qparser.syntax import AndGroup, OrGroup
+from whoosh.qparser.syntax import OrGroup
 
 from . import schema as fields
-from .analysis import ChineseAnalyzer, bigrams, fold
+from .analysis import DATA_DIR, ChineseAnalyzer, bigrams, fold, pieces, segment
 from .errors import QueryError
+from .scoring import FieldWeight, Ranked, Word
 
 #: Longest query accepted, in characters.
 MAX_QUERY_LENGTH = 500
@@ -39,17 +46,41 @@ MAX_QUERY_LENGTH = 500
 # The field that unfielded words are parsed into; it exists only in the parsing schema.
 _ANY = "text"
 
+#: The list of minor words in ``search/data/``.
+MINOR_WORDS = "minorwords.txt"
+
 _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "＂": '"', "„": '"'})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """The knobs of ranking, in one place."""
+    """The knobs of ranking, in one place (docs/ranking.md: what each one does)."""
 
-    title_boost: float = 1.5
-    #: Extra weight of the strict reading (all words) over the loose one (any word).
-    all_words_boost: float = 3.0
+    #: Fields searched for unfielded words, with their BM25F weight and length normalisation b.
+    fields: tuple[FieldWeight, ...] = field(
+        default=(FieldWeight(fields.TITLE, 4.0, 0.5), FieldWeight(fields.BODY, 1.0, 0.75))
+    )
+    #: BM25 term-frequency saturation.
+    k1: float = 1.2
+    #: Power of the share of the query's IDF mass an article holds (0: no coordination).
+    coordination: float = 1.0
+    #: Treat the words of ``search/data/minorwords.txt`` as minor (False: every word is content).
+    minor_words: bool = True
+    #: Weight of minor words (function and question words) against content words; 0 drops them.
+    minor_weight: float = 0.0
+    #: The best ``proximity_depth`` candidates (the first page) gain up to this share of their
+    #: score for holding pairs of query words within ``proximity_window`` words (0: none).
+    proximity: float = 0.1
+    proximity_window: int = 10
+    proximity_depth: int = 10
+    #: A question asking "when" (时间, 什么时候, 日期) multiplies the score of articles stating a
+    #: date by 1 + this (0: no answer types).
+    answer_boost: float = 1.0
+    #: How many of each segment's best candidates are checked for the answer type.
+    answer_depth: int = 100
+    #: Weight of a quoted phrase's match in the title against one in the body.
+    phrase_title_boost: float = 1.5
 
 
 RANKING = Ranking()
@@ -85,23 +116,31 @@ def _parse_schema() -> Schema:
     )
 
 
-_parsers: dict[str, QueryParser] = {}
+class _Chunk(wq.Or):
+    """The words jieba cut one chunk of query text into (the parser's "multitoken" query)."""
 
 
-def _parser(group) -> QueryParser:
-    parser = _parsers.get(group.__name__)
-    if parser is None:
+class _Parser(QueryParser):
+    def multitoken_query(self, spec, texts, fieldname, termclass, boost):
+        return _Chunk([termclass(fieldname, text) for text in texts], boost=boost)
+
+
+_parsers: list[QueryParser] = []
+
+
+def _parser() -> QueryParser:
+    if not _parsers:
         plugins = [
             FieldsPlugin(remove_unknown=True),
             PhrasePlugin(),
             GroupPlugin(),
             OperatorsPlugin(),
-            PlusMinusPlugin(),
+            # + and - are operators only at the start of a word: 2021-2022 and C++ are words.
+            PlusMinusPlugin(plusexpr=r"(?:^|(?<=[\s(]))\+(?=\S)", minusexpr=r"(?:^|(?<=[\s(]))-(?=\S)"),
             BoostPlugin(),
         ]
-        parser = QueryParser(_ANY, _parse_schema(), plugins=plugins, phraseclass=_QuotedPhrase, group=group)
-        _parsers[group.__name__] = parser
-    return parser
+        _parsers.append(_Parser(_ANY, _parse_schema(), plugins=plugins, phraseclass=_QuotedPhrase, group=OrGroup))
+    return _parsers[0]
 
 
 @dataclass(frozen=True)
@@ -132,35 +171,64 @@ def parse(text: str, ranking: Ranking = RANKING) -> ParsedQuery:
     if not cleaned:
         raise QueryError("empty query: type one or more words")
     try:
-        strict = _rewrite(_parser(AndGroup).parse(cleaned), cleaned, ranking)
-        loose = _rewrite(_parser(OrGroup).parse(cleaned), cleaned, ranking)
+        final = _build(_parser().parse(cleaned, normalize=False), cleaned, ranking)
     except Exception:  # noqa: BLE001 - any parser failure falls back to plain words
-        strict = loose = None
-    if loose is None or _is_empty(loose):
+        final = None
+    if final is None or _is_empty(final):
         # Whatever the syntax meant, search the words that are there.
         plain = re.sub(r'[():"^*+\-]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b', " ", cleaned)
-        strict = _rewrite(_parser(AndGroup).parse(plain), plain, ranking) if plain.strip() else None
-        loose = _rewrite(_parser(OrGroup).parse(plain), plain, ranking) if plain.strip() else None
-        if loose is None or _is_empty(loose):
+        final = _build(_parser().parse(plain, normalize=False), plain, ranking) if plain.strip() else None
+        if final is None or _is_empty(final):
             raise QueryError("the query holds no searchable words")
-    if strict is None or _is_empty(strict) or strict == loose:
-        final = loose
-    else:
-        final = wq.Or([strict.with_boost(strict.boost * ranking.all_words_boost), loose])
-    words, phrases = _highlight_terms(loose)
+    words, phrases = _highlight_terms(final)
     return ParsedQuery(cleaned, final, frozenset(words), tuple(phrases))
+
+
+@cache
+def minor_words() -> frozenset[str]:
+    """Function and question words (``search/data/minorwords.txt``)."""
+    words: set[str] = set()
+    with open(DATA_DIR / MINOR_WORDS, encoding="utf-8") as handle:
+        for line in handle:
+            words.update(line.split("#", 1)[0].split())
+    return frozenset(words)
+
+
+def _build(parsed: wq.Query, source: str, ranking: Ranking) -> wq.Query:
+    # Words that are all minor (a query of only 什么 是) are searched as content words.
+    unfielded = _unfielded_words(parsed)
+    minor = minor_words() if ranking.minor_words else frozenset()
+    if unfielded and all(word in minor for word in unfielded):
+        minor = frozenset()
+    return _rewrite(parsed, source, ranking, minor)
+
+
+def _unfielded_words(q: wq.Query) -> list[str]:
+    if isinstance(q, wq.Not):
+        return []
+    if isinstance(q, wq.Term) and not isinstance(q, _QuotedPhrase):
+        return [q.text] if q.fieldname == _ANY else []
+    if isinstance(q, wq.AndNot):
+        return _unfielded_words(q.a)
+    if q.is_leaf():
+        return []
+    return [word for child in q.children() for word in _unfielded_words(child)]
 
 
 def _is_empty(q: wq.Query) -> bool:
     return q is wq.NullQuery or isinstance(q, type(wq.NullQuery)) or (not q.is_leaf() and not list(q.children()))
 
 
-def _term(fieldname: str, text: str, boost: float, ranking: Ranking) -> wq.Query:
+def _term(
+    fieldname: str, text: str, boost: float, ranking: Ranking, minor: frozenset[str] = frozenset(), exact: bool = False
+) -> wq.Query:
     if fieldname != _ANY:
         return wq.Term(fieldname, text, boost=boost)
-    return wq.Or(
-        [wq.Term(fields.TITLE, text, boost=boost * ranking.title_boost), wq.Term(fields.BODY, text, boost=boost)]
-    )
+    if text in minor:
+        return Word(text, ranking, boost=boost, minor=True)
+    if exact:  # a quoted word: the word itself, not the words inside it
+        return Word(text, ranking, boost=boost)
+    return Word(text, ranking, boost=boost, pieces=pieces(text))
 
 
 def _phrase(q: _QuotedPhrase, source: str, ranking: Ranking) -> wq.Query:
@@ -178,44 +246,74 @@ def _phrase(q: _QuotedPhrase, source: str, ranking: Ranking) -> wq.Query:
     if grams:
         options.append(_GramPhrase(grams, phrase_text.strip(), boost=q.boost))
     if len(words) == 1:
-        options.append(_term(_ANY, words[0], q.boost, ranking))
+        options.append(_term(_ANY, words[0], q.boost, ranking, exact=True))
     else:
-        options.append(wq.Phrase(fields.TITLE, words, boost=q.boost * ranking.title_boost))
+        options.append(wq.Phrase(fields.TITLE, words, boost=q.boost * ranking.phrase_title_boost))
         options.append(wq.Phrase(fields.BODY, words, boost=q.boost))
     return wq.Or(options)
 
 
-def _rewrite(q: wq.Query, source: str, ranking: Ranking) -> wq.Query:
-    """Expand the parse tree onto the index's fields; lift NOT out of OR."""
+def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) -> wq.Query:
+    """Expand the parse tree onto the index's fields; lift NOT out of OR.
+
+    Words of one chunk of text (jieba's cut of 重庆轨道交通) join the group around them, so that
+    ``重庆轨道交通`` and ``重庆 轨道交通`` rank alike; each OR group becomes a :class:`Ranked` query.
+    """
     if isinstance(q, _QuotedPhrase):
         return _phrase(q, source, ranking)
     if isinstance(q, wq.Term):
-        return _term(q.fieldname, q.text, q.boost, ranking)
+        return _term(q.fieldname, q.text, q.boost, ranking, minor)
     if isinstance(q, wq.Not):
-        inner = _rewrite(q.query, source, ranking)
+        inner = _rewrite(q.query, source, ranking, minor)
         return wq.NullQuery if _is_empty(inner) else wq.Not(inner)
     if isinstance(q, (wq.And, wq.Or)):
-        kids = [_rewrite(child, source, ranking) for child in q.subqueries]
+        kids: list[wq.Query] = []
+        for child in q.subqueries:
+            if isinstance(child, _Chunk) and isinstance(q, wq.Or) and child.boost == 1.0:
+                kids.extend(_rewrite(grandchild, source, ranking, minor) for grandchild in child.subqueries)
+            else:
+                kids.append(_rewrite(child, source, ranking, minor))
         kids = [k for k in kids if not _is_empty(k)]
         positive = [k for k in kids if not isinstance(k, wq.Not)]
         negative = [k.query for k in kids if isinstance(k, wq.Not)]
         if not positive:
             return wq.NullQuery
-        combined = positive[0] if len(positive) == 1 else q.__class__(positive, boost=q.boost)
+        if len(positive) == 1:
+            combined = positive[0] if q.boost == 1.0 else positive[0].with_boost(positive[0].boost * q.boost)
+        elif isinstance(q, wq.Or):
+            combined = Ranked(positive, ranking, boost=q.boost, wants=_wants(positive))
+        else:
+            combined = wq.And(positive, boost=q.boost)
         if negative:
             combined = wq.AndNot(combined, negative[0] if len(negative) == 1 else wq.Or(negative))
         return combined
     if isinstance(q, wq.AndNot):
-        positive = _rewrite(q.a, source, ranking)
-        negative = _rewrite(q.b, source, ranking)
+        positive = _rewrite(q.a, source, ranking, minor)
+        negative = _rewrite(q.b, source, ranking, minor)
         return positive if _is_empty(negative) else wq.AndNot(positive, negative)
     if isinstance(q, (wq.AndMaybe, wq.Require)):
-        return q.__class__(_rewrite(q.a, source, ranking), _rewrite(q.b, source, ranking))
+        return q.__class__(_rewrite(q.a, source, ranking, minor), _rewrite(q.b, source, ranking, minor))
     if isinstance(q, wq.Phrase):
         return wq.Phrase(q.fieldname, q.words, slop=q.slop, boost=q.boost)
     if isinstance(q, (type(wq.NullQuery), wq.Every)):
         return wq.NullQuery
     return q
+
+
+#: Words that make a question ask for a date.
+WHEN_WORDS = frozenset(["时间", "何时", "时候", "日期", "哪天", "哪一天", "哪年", "几月", "几号", "几时", "何年"])
+
+
+def _wants(clauses: list[wq.Query]) -> str | None:
+    """The kind of answer the query asks for, judged from its words (and the words inside them)."""
+    for clause in clauses:
+        if isinstance(clause, Word) and not clause.minor:
+            inside = {seg.text for seg in segment(clause.text)}  # 日期 in 发售日期
+            if WHEN_WORDS.intersection(inside):
+                return "date"
+        elif isinstance(clause, Word) and clause.text in WHEN_WORDS:
+            return "date"
+    return None
 
 
 def _highlight_terms(q: wq.Query) -> tuple[set[str], list[str]]:
@@ -233,6 +331,8 @@ def _highlight_terms(q: wq.Query) -> tuple[set[str], list[str]]:
         if isinstance(node, _GramPhrase):
             if node.phrase_text not in phrases:
                 phrases.append(node.phrase_text)
+            return
+        if isinstance(node, Word) and node.minor:
             return
         if isinstance(node, (wq.Phrase, wq.Term)):
             if node.fieldname in fields.QUERYABLE:

@@ -24,7 +24,7 @@ from datetime import time as dtime
 from pathlib import Path
 
 from markupsafe import Markup
-from whoosh import collectors, sorting
+from whoosh import collectors, columns, sorting
 from whoosh import query as wq
 
 from . import copies as syndication
@@ -561,11 +561,11 @@ def _facets(searcher, query, start, end, source, region, deadline=None) -> dict[
     One pass over the matching document numbers, reading the sortable columns; no scoring.
     """
     reader = searcher.reader()
-    sources = reader.column_reader(fields.SOURCE, translate=True)
+    sources = _column(reader, fields.SOURCE)
     # Undated articles hold 0 in the column, which reads back as datetime.min.
-    published = reader.column_reader(fields.PUBLISHED, translate=True)
+    published = _column(reader, fields.PUBLISHED)
     # An index built before regions existed has no such column.
-    places = reader.column_reader(fields.REGION, translate=True) if fields.REGION in reader.schema else None
+    places = _column(reader, fields.REGION) if fields.REGION in reader.schema else None
     low, high = start or _EARLIEST, end or _LATEST
     dated = start is not None or end is not None
     by_source: Counter[str] = Counter()
@@ -594,6 +594,21 @@ def _facets(searcher, query, start, end, source, region, deadline=None) -> dict[
         "year": tuple(FacetValue(v, n) for v, n in sorted(by_year.items(), reverse=True)),
         "month": tuple(FacetValue(v, n) for v, n in sorted(by_month.items())),
     }
+
+
+def _column(reader, fieldname: str):
+    """The values of a sortable field by document number, across every segment.
+
+    Whoosh's own multi-segment column reader leaves out a segment without a column file for the
+    field (a segment where no article has a date, say) and then reads the wrong segment's values
+    or fails; each segment's own reader stands in for a missing file with the default value.
+    """
+    leaves = [(leaf, offset) for leaf, offset in reader.leaf_readers()]
+    if len(leaves) == 1:
+        return leaves[0][0].column_reader(fieldname, translate=True)
+    return columns.MultiColumnReader(
+        [leaf.column_reader(fieldname, translate=True) for leaf, _ in leaves], [offset for _, offset in leaves]
+    )
 
 
 def _most_first(counts: Counter[str]) -> tuple[FacetValue, ...]:

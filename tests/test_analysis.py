@@ -156,3 +156,17 @@ def test_remembered_clauses_segment_as_jieba_does():
     for text in _fixture_texts() * 2:  # the second time from the clause cache
         folded = fold(text)[0]
         assert list(_cut(seg, folded)) == list(seg.cut(folded))
+
+
+def test_bigrams_split_latin_from_ideographs():
+    grams = bigrams("GPT4发布时间")
+    assert [(g.text, g.start, g.end) for g in grams] == [("gpt4", 0, 4), ("发布", 4, 6), ("布时", 5, 7), ("时间", 6, 8)]
+
+
+def test_letters_and_digits_are_subwords_at_their_word_position():
+    text = "发布ＧＰＴ４模型"
+    segs = [s for s in segment(text) if s.pos == 1]
+    assert {(s.text, s.sub) for s in segs} == {("gpt4", False), ("gpt", True), ("4", True)}
+    assert {text[s.start : s.end] for s in segs} == {"ＧＰＴ４", "ＧＰＴ", "４"}
+    assert [s.text for s in segment("iPhone 2023")] == ["iphone", "2023"]
+    assert [s.text for s in segment("GPT4", subwords=False)] == ["gpt4"]

@@ -52,13 +52,20 @@ def browser():
         browser.close()
 
 
+def _failed(request) -> bool:
+    """A request that really failed: not a suggestion fetch the browser dropped because the reader
+    moved on to another page while it was in flight (what every browser does)."""
+    aborted = "ERR_ABORTED" in (request.failure or "")
+    return not (aborted and "/api/suggest" in request.url)
+
+
 def open_page(browser, width: int, height: int):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+    page.on("requestfailed", lambda request: _failed(request) and problems.append(f"request failed: {request.url}"))
     return context, page, problems
 
 

@@ -40,7 +40,7 @@ def test_all_words_rank_above_one_word_repeated(news):
 
 
 def test_documents_with_some_words_still_come_back(news):
-    page = news.search("山城 不存在的词语组合")
+    page = news.search("山城 不存在的词语组合", per_page=100)
     assert "case-xss" in ids(page)
 
 

@@ -1,0 +1,649 @@
+"""How an article scores for a query: BM25F over title and body, coordination, answer types.
+
+The query side (:mod:`search.query`) turns what a reader typed into Whoosh queries; the plain words
+of it become :class:`Word` queries gathered in one :class:`Ranked` query, which scores every
+candidate article in steps (each knob is in :class:`search.query.Ranking`; docs/ranking.md gives
+what each did to the evaluation sets):
+
+1. **BM25F** (Robertson and Zaragoza): a word's occurrences in the title and in the body are added,
+   each weighted and normalised by its own field's length, *before* the term-frequency saturation.
+   A word in the title counts like a few more occurrences, not like a second match, so an article
+   with a title does not outrank an untitled one merely for having one. The IDF is Robertson and
+   Sparck Jones's: a word found in most articles weighs next to nothing.
+2. **Coordination**: the sum is multiplied by the share of the query's information the article
+   holds (the IDF mass of the matched content words over that of all of them), so articles holding
+   every word come first, and of a long question, the rare words count most. *Minor* words
+   (function and question words: 的, 是, 多少, 哪些) neither find articles nor count here.
+3. **Re-scoring the best candidates** of each segment: a question that asks *when* doubles the
+   score of articles that state a date (answer-type matching, as in question-answering retrieval),
+   then the first page's articles gain up to a tenth for holding the query's words close together
+   (the share of pairs of query words found within a few words of each other: in one sentence, not
+   merely in one article).
+
+Scores are computed a posting list at a time into arrays (numpy), then handed to Whoosh as a
+matcher over the matching articles in document order, with the best score of each block of them,
+so Whoosh's top-N collector skips blocks that cannot make the page, and filters, sorting, paging and
+counting work as for any Whoosh query.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.columns import NumericColumn
+from whoosh.matching import Matcher, NullMatcher, ReadTooFar
+from whoosh.util.numeric import byte_to_length
+
+from . import schema as fields
+
+try:  # Whoosh-Reloaded 2.7.5 (pinned): read posting blocks whole instead of one posting at a time.
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+except ImportError:  # pragma: no cover - another Whoosh: the generic path below still works
+    W3LeafMatcher = None
+
+
+_CN_DIGIT = "[一二三四五六七八九十〇零两]"
+#: What an article that answers a question of each kind holds: a date (a day or a month, not a
+#: bare year) for "when" questions.
+ANSWER_PATTERNS = {
+    "date": re.compile(
+        r"\d{1,2}月\d{1,2}[日号]|\d{4}年\d{1,2}月|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}月(?:初|上旬|中旬|下旬|底)"
+        r"|" + _CN_DIGIT + "{1,2}月" + _CN_DIGIT + "{1,3}[日号]"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FieldWeight:
+    """A text field searched for query words: its BM25F weight and length normalisation ``b``."""
+
+    name: str
+    weight: float
+    b: float
+
+
+# Statistics and postings ------------------------------------------------------------------------
+
+
+class _Stats:
+    """Collection statistics from the top-level searcher (shared by all segments)."""
+
+    def __init__(self, searcher):
+        parent = searcher.get_parent()
+        self.parent = parent
+        self.docs = max(1, parent.doc_count_all())
+        self._avg: dict[str, float] = {}
+        self._idf: dict[str, float] = {}
+
+    def avg_length(self, field: str) -> float:
+        """The average length of ``field`` over the documents that have it (untitled articles do
+        not make titles look long)."""
+        avg = self._avg.get(field)
+        if avg is None:
+            total = self.parent.field_length(field)
+            having = 0
+            for leaf, _offset in self.parent.leaf_searchers():
+                having += int(np.count_nonzero(_field_lengths(leaf.reader(), field)))
+            avg = self._avg[field] = (total / having) if total and having else 1.0
+        return avg
+
+    def idf(self, text: str, field_names: Sequence[str]) -> float:
+        value = self._idf.get(text)
+        if value is None:
+            df = 0
+            for name in field_names:
+                try:
+                    df = max(df, self.parent.doc_frequency(name, text))
+                except (KeyError, ValueError):
+                    continue
+            value = self._idf[text] = math.log(1.0 + (self.docs - df + 0.5) / (df + 0.5))
+        return value
+
+
+_LENGTHS = OrderedDict()
+_LENGTHS_LOCK = threading.Lock()
+_LENGTHS_KEEP = 64
+_LENGTH_COLUMN = NumericColumn("B", default=0)
+_BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+
+
+def _segment_key(reader) -> tuple | None:
+    """A key unique to one segment of one index (None when the reader has no single segment).
+
+    Whoosh names segments with the ``random`` module, which forked processes and seeded test runs
+    repeat: the folder of the index and the segment's size go into the key too.
+    """
+    try:
+        segment = reader.segment()
+        folder = getattr(getattr(reader, "_storage", None), "folder", None)
+        return (folder, segment.segment_id(), reader.doc_count_all(), segment.deleted_count())
+    except AttributeError:
+        return None
+
+
+def _field_lengths(reader, field: str) -> np.ndarray:
+    """The length of ``field`` in every document of a segment (cached per segment)."""
+    segment = _segment_key(reader)
+    key = None if segment is None else (segment, field)
+    if key is not None:
+        with _LENGTHS_LOCK:
+            found = _LENGTHS.get(key)
+            if found is not None:
+                _LENGTHS.move_to_end(key)
+                return found
+    count = reader.doc_count_all()
+    lengths = None
+    perdoc = getattr(reader, "_perdoc", None)  # Whoosh 2.7: one length byte per document in a column
+    column = f"_{field}_len"
+    if perdoc is not None and hasattr(perdoc, "column_reader"):
+        try:
+            if perdoc.has_column(column):
+                codes = np.frombuffer(b"".join(perdoc.column_reader(column, _LENGTH_COLUMN)), dtype=np.uint8)
+                lengths = _BYTE_TO_LENGTH[codes[:count]]
+        except Exception:  # noqa: BLE001 - fall back to the public per-document call
+            lengths = None
+    if lengths is None or len(lengths) != count:
+        lengths = np.array([reader.doc_field_length(d, field, 0) or 0 for d in range(count)], dtype=np.float32)
+    if key is not None:
+        with _LENGTHS_LOCK:
+            _LENGTHS[key] = lengths
+            while len(_LENGTHS) > _LENGTHS_KEEP:
+                _LENGTHS.popitem(last=False)
+    return lengths
+
+
+class _Postings:
+    """One term's postings in one segment: document numbers, frequencies, encoded positions."""
+
+    __slots__ = ("ids", "freqs", "values", "format")
+
+    def __init__(self, ids: np.ndarray, freqs: np.ndarray, values: list | None, format_):
+        self.ids = ids
+        self.freqs = freqs
+        self.values = values
+        self.format = format_
+
+    def positions(self, docs: np.ndarray) -> dict[int, list[int]]:
+        """Word positions in each of ``docs`` (ascending) that holds the term."""
+        if self.values is None or self.format is None or not len(self.ids):
+            return {}
+        index = np.searchsorted(self.ids, docs)
+        index = np.minimum(index, len(self.ids) - 1)
+        held = self.ids[index] == docs
+        decode = self.format.decoder("positions")
+        return {
+            int(doc): decode(self.values[i]) for doc, i in zip(docs[held].tolist(), index[held].tolist(), strict=True)
+        }
+
+
+def _postings(reader, field: str, text: str, with_values: bool = False) -> _Postings | None:
+    """The postings of ``text`` in ``field`` of one segment (None when it has none)."""
+    try:
+        if (field, text) not in reader:
+            return None
+        matcher = reader.postings(field, text)
+    except (KeyError, ValueError):
+        return None
+    inner = getattr(matcher, "child", matcher)  # under the deleted-documents filter, if any
+    format_ = getattr(inner, "format", None) or getattr(inner, "_format", None)
+    values: list | None = [] if with_values else None
+    if W3LeafMatcher is not None and isinstance(inner, W3LeafMatcher):
+        ids: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        while inner.is_active():
+            inner.block_min_id()  # loads the block's ids
+            inner.weight()  # and its weights
+            ids.append(np.fromiter(inner._ids, dtype=np.int64, count=len(inner._ids)))
+            tfs.append(np.asarray(inner._weights, dtype=np.float32))
+            if values is not None:
+                inner._read_values()
+                values.extend(inner._values)
+            inner._next_block()
+        doc_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        freqs = np.concatenate(tfs) if tfs else np.zeros(0, np.float32)
+    else:
+        doc_list, freq_list = [], []
+        while inner.is_active():
+            doc_list.append(inner.id())
+            freq_list.append(inner.weight())
+            if values is not None:
+                values.append(inner.value())
+            inner.next()
+        doc_ids = np.array(doc_list, dtype=np.int64)
+        freqs = np.array(freq_list, dtype=np.float32)
+    if reader.has_deletions():
+        keep = np.array([not reader.is_deleted(int(d)) for d in doc_ids], dtype=bool)
+        doc_ids, freqs = doc_ids[keep], freqs[keep]
+        if values is not None:
+            values = [v for v, k in zip(values, keep.tolist(), strict=True) if k]
+    return _Postings(doc_ids, freqs, values, format_)
+
+
+def _sequence(reader, field: str, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Documents holding ``pieces`` as consecutive words of ``field``, and how often."""
+    if len(pieces) < 2:
+        return None
+    postings = [_postings(reader, field, piece, with_values=True) for piece in pieces]
+    if any(p is None for p in postings):
+        return None
+    common = postings[0].ids
+    for posting in postings[1:]:
+        common = np.intersect1d(common, posting.ids, assume_unique=True)
+    if not len(common):
+        return None
+    where = [posting.positions(common) for posting in postings]
+    docs, freqs = [], []
+    for doc in common.tolist():
+        later = [set(positions[doc]) for positions in where[1:]]
+        count = sum(1 for start in where[0][doc] if all(start + i + 1 in held for i, held in enumerate(later)))
+        if count:
+            docs.append(doc)
+            freqs.append(count)
+    if not docs:
+        return None
+    return np.array(docs, dtype=np.int64), np.array(freqs, dtype=np.float32)
+
+
+# Queries ----------------------------------------------------------------------------------------
+
+
+class Word(wq.Term):
+    """A query word looked up in title and body at once and scored with BM25F.
+
+    ``fieldname`` is the body field, so code that lists a query's terms (highlighting) sees it as a
+    body word. A *minor* word (function or question word) only adds to articles found otherwise.
+    """
+
+    def __init__(self, text: str, ranking, boost: float = 1.0, minor: bool = False, pieces: tuple[str, ...] = ()):
+        super().__init__(fields.BODY, text, boost=boost)
+        self.ranking = ranking
+        self.minor = minor
+        #: The letter and digit runs of a Latin word holding both (gpt4: gpt, 4): an article
+        #: holding them side by side (GPT-4, GPT 4) holds the word.
+        self.pieces = tuple(pieces)
+
+    def __repr__(self):
+        return f"Word({self.text!r}{', minor' if self.minor else ''}, boost={self.boost})"
+
+    def __str__(self):
+        return f"{self.text}{'?' if self.minor else ''}" + (f"^{self.boost:g}" if self.boost != 1 else "")
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and self.text == other.text
+            and self.boost == other.boost
+            and self.minor == other.minor
+            and self.pieces == other.pieces
+            and self.ranking == other.ranking
+        )
+
+    def __hash__(self):
+        return hash((type(self), self.text, self.boost, self.minor))
+
+    def copy(self):
+        return Word(self.text, self.ranking, self.boost, self.minor, self.pieces)
+
+    def with_boost(self, boost):
+        return Word(self.text, self.ranking, boost, self.minor, self.pieces)
+
+    def normalize(self):
+        return self
+
+    def estimate_size(self, ixreader):
+        return max((ixreader.doc_frequency(f.name, self.text) for f in self.ranking.fields), default=0)
+
+    def matcher(self, searcher, context=None):
+        return Ranked([self], self.ranking).matcher(searcher, context)
+
+
+class Ranked(wq.Or):
+    """Articles matching any of the subqueries, ranked by BM25F, coordination, answer type and proximity.
+
+    Subqueries are :class:`Word` queries and any other query (a quoted phrase, a bracketed
+    group), which is scored by Whoosh and counts as one more matched unit for coordination.
+    """
+
+    def __init__(
+        self,
+        subqueries,
+        ranking,
+        boost: float = 1.0,
+        wants: str | None = None,
+    ):
+        super().__init__(list(subqueries), boost=boost)
+        self.ranking = ranking
+        #: The kind of answer a question asks for ("date" for 什么时候, 时间), or None.
+        self.wants = wants
+        self._found: dict[str, np.ndarray] = {}
+
+    def __repr__(self):
+        return f"Ranked({self.subqueries!r}, boost={self.boost})"
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and self.subqueries == other.subqueries
+            and self.boost == other.boost
+            and self.wants == other.wants
+            and self.ranking == other.ranking
+        )
+
+    def __hash__(self):
+        return hash((type(self), tuple(self.subqueries), self.boost))
+
+    def copy(self):
+        return Ranked(list(self.subqueries), self.ranking, self.boost, self.wants)
+
+    def with_boost(self, boost):
+        return Ranked(list(self.subqueries), self.ranking, boost, self.wants)
+
+    def normalize(self):
+        return self
+
+    def apply(self, fn):
+        return Ranked([fn(q) for q in self.subqueries], self.ranking, self.boost, self.wants)
+
+    def matcher(self, searcher, context=None):
+        scored = context is None or context.weighting is not None
+        words = [q for q in self.subqueries if isinstance(q, Word)]
+        others = [q for q in self.subqueries if not isinstance(q, Word)]
+        if not words and len(others) == 1:
+            return others[0].matcher(searcher, context)
+        key = _segment_key(searcher.reader())
+        if not scored and key is not None and key in self._found:
+            # Counting the matches after a scored search (Whoosh's top-N collector does): reuse them.
+            ids = self._found[key]
+            scores = np.zeros(len(ids))
+        else:
+            ids, scores = _rank(searcher, context, words, others, self.wants, self.ranking, scored)
+            if key is not None:
+                self._found[key] = ids
+        if not len(ids):
+            return NullMatcher()
+        if self.boost != 1.0:
+            scores = scores * self.boost
+        return ArrayMatcher(ids, scores)
+
+
+# Scoring ----------------------------------------------------------------------------------------
+
+
+def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, ranking, scored: bool):
+    """Document numbers (ascending) and scores of one segment's matches."""
+    reader = searcher.reader()
+    count = reader.doc_count_all()
+    stats = _Stats(searcher)
+    names = [f.name for f in ranking.fields if f.name in searcher.schema]
+    field_weights = [f for f in ranking.fields if f.name in searcher.schema]
+
+    # Merge repeated words (的 ... 的): one clause, weight added up like a query-term frequency.
+    merged: dict[tuple[str, bool], float] = {}
+    pieces: dict[str, tuple[str, ...]] = {}
+    for word in words:
+        key = (word.text, word.minor)
+        merged[key] = merged.get(key, 0.0) + word.boost
+        pieces[word.text] = word.pieces
+    content = [(text, boost) for (text, minor), boost in merged.items() if not minor]
+    minor = [(text, boost) for (text, minor), boost in merged.items() if minor]
+    if not content and not others:  # only minor words: they are all there is to search
+        content, minor = minor, []
+
+    base = np.zeros(count, dtype=np.float64)
+    mass = np.zeros(count, dtype=np.float64)
+    found = np.zeros(count, dtype=bool)
+    total_mass = 0.0
+    k1 = ranking.k1
+    lengths = {f.name: _field_lengths(reader, f.name) for f in field_weights} if scored else {}
+    # For proximity: which documents hold each content word in which field.
+    holders: list[tuple[str, float, dict[str, np.ndarray]]] = []
+
+    def word_score(text: str, keep: bool = False):
+        """Pseudo term frequency (BM25F) over the fields, as a dense array; None when absent."""
+        tf = None
+        where: dict[str, _Postings] = {}
+        for f in field_weights:
+            posting = _postings(reader, f.name, text, with_values=keep)
+            spelled = _sequence(reader, f.name, pieces.get(text, ()))
+            if posting is not None and len(posting.ids):
+                where[f.name] = posting
+                if spelled is not None:  # the word and its pieces side by side, added up
+                    doc_ids = np.concatenate([posting.ids, spelled[0]])
+                    freqs = np.concatenate([posting.freqs, spelled[1]])
+                else:
+                    doc_ids, freqs = posting.ids, posting.freqs
+            elif spelled is not None:
+                doc_ids, freqs = spelled
+            else:
+                continue
+            if tf is None:
+                tf = np.zeros(count, dtype=np.float64)
+            if scored:
+                norm = 1.0 - f.b + f.b * lengths[f.name][doc_ids] / stats.avg_length(f.name)
+                np.add.at(tf, doc_ids, f.weight * freqs / norm)
+            else:
+                tf[doc_ids] = 1.0
+        if tf is None:
+            return None, None, where
+        return tf, tf > 0, where
+
+    for text, boost in content:
+        idf = stats.idf(text, names)
+        total_mass += idf * boost
+        tf, hit, where = word_score(text, keep=scored and ranking.proximity > 0)
+        if tf is None:
+            continue
+        found |= hit
+        if scored:
+            base += boost * idf * tf * (k1 + 1.0) / (tf + k1)
+            mass[hit] += idf * boost
+            holders.append((text, idf, where))
+
+    other_mass = (total_mass / len(content)) if content and total_mass else 1.0
+    for query in others:
+        total_mass += other_mass
+        matcher = query.matcher(searcher, context)
+        doc_list, score_list = [], []
+        while matcher.is_active():
+            doc_list.append(matcher.id())
+            score_list.append(matcher.score() if scored else 0.0)
+            matcher.next()
+        if not doc_list:
+            continue
+        doc_ids = np.array(doc_list, dtype=np.int64)
+        found[doc_ids] = True
+        if scored:
+            base[doc_ids] += np.array(score_list, dtype=np.float64)
+            mass[doc_ids] += other_mass
+
+    ids = np.flatnonzero(found)
+    if not scored or not len(ids):
+        return ids, np.zeros(len(ids))
+
+    for text, boost in minor if ranking.minor_weight else ():
+        tf, hit, _ = word_score(text)
+        if tf is None:
+            continue
+        idf = stats.idf(text, names)
+        base += ranking.minor_weight * boost * idf * tf * (k1 + 1.0) / (tf + k1)
+
+    scores = base[ids]
+    if total_mass > 0 and ranking.coordination:
+        share = np.minimum(mass[ids] / total_mass, 1.0)
+        scores = scores * share**ranking.coordination
+    if (ranking.proximity and len(holders) >= 2) or (wants and ranking.answer_boost):
+        scores = _rerank(reader, ids, scores, holders, wants, ranking)
+    return ids, scores
+
+
+def _best(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Indexes of the ``depth`` best scores, in document order."""
+    if depth >= len(scores):
+        return np.arange(len(scores))
+    return np.sort(np.argpartition(-scores, depth - 1)[:depth])
+
+
+def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | None, ranking) -> np.ndarray:
+    """Re-score the best candidates: answer type, then proximity."""
+    scores = scores.copy()
+    if wants and ranking.answer_boost:
+        top = _best(scores, ranking.answer_depth)
+        pattern = ANSWER_PATTERNS[wants]
+        stored = reader.stored_fields
+        has = np.array([bool(pattern.search(_text_of(stored(doc)))) for doc in ids[top].tolist()], dtype=bool)
+        scores[top[has]] *= 1.0 + ranking.answer_boost
+    if ranking.proximity and len(holders) >= 2:
+        top = _best(scores, ranking.proximity_depth)
+        scores[top] *= 1.0 + ranking.proximity * _proximity(ids[top], holders, ranking.proximity_window)
+    return scores
+
+
+def _text_of(stored: dict) -> str:
+    title = stored.get(fields.TITLE) or ""
+    body = stored.get(fields.BODY) or ""
+    return f"{title}\n{body}" if title else body
+
+
+def _proximity(docs: np.ndarray, holders, window: int) -> np.ndarray:
+    """For each of ``docs``, the share of pairs of query words found within ``window`` words of
+    each other (in the title or in the body)."""
+    positions = [{name: posting.positions(docs) for name, posting in where.items()} for _t, _i, where in holders]
+    pairs = [(a, b) for a in range(len(holders)) for b in range(a + 1, len(holders))]
+    share = np.zeros(len(docs))
+    for row, doc in enumerate(docs.tolist()):
+        near = 0
+        for a, b in pairs:
+            for name in positions[a].keys() & positions[b].keys():
+                first = positions[a][name].get(doc)
+                second = positions[b][name].get(doc)
+                if first and second and _closest(first, second) <= window:
+                    near += 1
+                    break
+        share[row] = near / len(pairs)
+    return share
+
+
+def _closest(first: list[int], second: list[int]) -> int:
+    """The smallest distance between a position of ``first`` and one of ``second`` (both sorted)."""
+    best = abs(first[0] - second[0])
+    i = j = 0
+    while i < len(first) and j < len(second):
+        distance = first[i] - second[j]
+        if abs(distance) < best:
+            best = abs(distance)
+        if distance < 0:
+            i += 1
+        else:
+            j += 1
+    return best
+
+
+# The matcher Whoosh iterates ---------------------------------------------------------------------
+
+
+class ArrayMatcher(Matcher):
+    """Precomputed matches: document numbers in ascending order with their scores.
+
+    Scores are known in advance, so the matcher tells Whoosh's top-N collector the best score of
+    each block of documents, and the collector skips blocks that cannot reach its top N.
+    """
+
+    BLOCK = 16
+
+    def __init__(self, ids, scores, position: int = 0, _blocks=None):
+        self._ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        self._scores = scores.tolist() if isinstance(scores, np.ndarray) else list(scores)
+        self._i = position
+        if _blocks is None:
+            values = np.asarray(self._scores, dtype=np.float64)
+            if len(values):
+                block_max = np.maximum.reduceat(values, np.arange(0, len(values), self.BLOCK))
+                after = np.maximum.accumulate(block_max[::-1])[::-1]  # best score from a block on
+            else:
+                block_max = after = np.zeros(0)
+            _blocks = (block_max.tolist(), after.tolist())
+        self._blocks = _blocks
+
+    def __repr__(self):
+        return f"<ArrayMatcher {len(self._ids)} docs>"
+
+    def is_active(self):
+        return self._i < len(self._ids)
+
+    def reset(self):
+        self._i = 0
+
+    def id(self):
+        try:
+            return self._ids[self._i]
+        except IndexError:
+            # Whoosh's AndNotMatcher reads id() after skip_to_quality() may have run this matcher
+            # out: an id past the last one, as an exhausted posting list would give.
+            return self._ids[-1] + 1 if self._ids else 0
+
+    def all_ids(self):
+        return iter(self._ids[self._i :])
+
+    def next(self):
+        self._i += 1
+        return self._i % self.BLOCK == 0  # True when entering a new block
+
+    def skip_to(self, id):
+        if not self.is_active():
+            raise ReadTooFar
+        if id > self._ids[self._i]:
+            self._i = bisect_left(self._ids, id, self._i)
+
+    def weight(self):
+        return self._scores[self._i]
+
+    def score(self):
+        return self._scores[self._i]
+
+    def value(self):
+        return ""
+
+    def supports(self, astype):
+        return False
+
+    def copy(self):
+        return ArrayMatcher(self._ids, self._scores, self._i, self._blocks)
+
+    def replace(self, minquality=0):
+        if not self.is_active() or (minquality and self.max_quality() <= minquality):
+            return NullMatcher()
+        return self
+
+    def supports_block_quality(self):
+        return True
+
+    def max_quality(self):
+        return self._blocks[1][self._i // self.BLOCK] if self.is_active() else 0.0
+
+    def block_quality(self):
+        return self._blocks[0][self._i // self.BLOCK] if self.is_active() else 0.0
+
+    def skip_to_quality(self, minquality):
+        block_max = self._blocks[0]
+        block = self._i // self.BLOCK
+        skipped = 0
+        while block < len(block_max) and block_max[block] <= minquality:
+            block += 1
+            skipped += 1
+        if skipped:
+            self._i = min(block * self.BLOCK, len(self._ids))
+        return skipped
+
+    def term(self):
+        return None
+
+
+__all__ = ["ArrayMatcher", "FieldWeight", "Ranked", "Word"]
