@@ -109,12 +109,15 @@ def score(run: Mapping[str, list[str]], qrels: Mapping[str, Mapping[str, int]]) 
 def rank(index, queries: Mapping[str, str], depth: int = DEPTH) -> dict[str, list[str]]:
     """The article ids ``index`` (a :class:`~search.NewsIndex`) ranks first for each query.
 
-    The queries run through :meth:`~search.NewsIndex.search`, exactly as a reader's would.
+    The queries run through :meth:`~search.NewsIndex.search`, as a reader's would, but with every
+    copy of a syndicated story listed on its own (``collapse=False``): judgments are per article,
+    and the peers' figures count each article too. Collapsing hides the copies of a hit behind it;
+    it changes what a page shows, not how articles are ranked.
     """
     run: dict[str, list[str]] = {}
     for qid, text in queries.items():
         try:
-            page = index.search(text, per_page=depth)
+            page = index.search(text, per_page=depth, collapse=False, snippets=False)
         except QueryError:
             run[qid] = []
             continue
