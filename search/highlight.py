@@ -144,16 +144,19 @@ def snippet(text: str, words, phrases=(), *, fragments: int = 3, width: int = 80
     chosen.sort()
 
     parts = []
+    first = last = 0
     for lo, hi in chosen:
         lo, hi = _snap(folded, lo, hi)
         o_lo, o_hi = _to_original((lo, hi), origin)
         window = text[o_lo:o_hi]
         spans = _word_spans(window, set(words), o_lo) + _phrase_spans(window, phrases, o_lo)
-        html = render(text, spans, o_lo, o_hi)
-        parts.append(
-            (Markup("…") if o_lo > 0 else Markup("")) + html + (Markup("…") if o_hi < len(text) else Markup(""))
-        )
-    return Markup(" ").join(parts)
+        parts.append(render(text, spans, o_lo, o_hi))
+        first = o_lo if len(parts) == 1 else first
+        last = o_hi
+    # One ellipsis wherever text is left out: before, between and after the fragments.
+    lead_in = Markup("…") if first > 0 else Markup("")
+    tail = Markup("…") if last < len(text) else Markup("")
+    return lead_in + Markup(" … ").join(parts) + tail
 
 
 def _snap(text: str, lo: int, hi: int, reach: int = 12) -> tuple[int, int]:

@@ -207,3 +207,13 @@ def test_cache_follows_a_rebuild(tmp_path):
     write_jsonl(source, [{"id": "a2", "title": "万州", "body": "万州的另一条新闻"}])
     NewsIndex.rebuild([source], tmp_path / "ix", workers=1)
     assert [h.id for h in news.search("万州").hits] == ["a2"]
+
+
+def test_snippet_fragments_are_joined_by_one_ellipsis():
+    from search.highlight import snippet
+
+    body = "开头的话。" * 30 + "三峡库区的新闻。" + "中间的话。" * 40 + "武陵山区的新闻。" + "结尾的话。" * 30
+    html = str(snippet(body, {"三峡库区", "武陵山区"}))
+    assert "<mark>三峡库区</mark>" in html and "<mark>武陵山区</mark>" in html
+    assert html.startswith("…") and html.endswith("…")
+    assert html.count("…") == 3 and "… …" not in html
