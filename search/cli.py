@@ -267,16 +267,20 @@ def search_command(
     if result.did_you_mean:
         click.echo(f"Did you mean: {result.did_you_mean}")
     for rank, hit in enumerate(result.hits, first):
-        date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
-        click.echo(f"{rank:3}. {hit.title}")
-        click.echo(f"     {date}  {hit.source or '-'}  {hit.id}")
-        if hit.regions:
-            click.echo(f"     regions: {' '.join(hit.regions)}")
-        if hit.copies:
-            where = "、".join(sorted({c.source for c in hit.other_copies if c.source})) or "sources not named"
-            click.echo(f"     {hit.copies} other {'copy' if hit.copies == 1 else 'copies'}: {where}")
+        _echo_hit(rank, hit)
     if show_timeline:
         _echo_timeline(timeline.build(result.facets.get("month", ()), date_from, date_to))
+
+
+def _echo_hit(rank: int, hit) -> None:
+    date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
+    click.echo(f"{rank:3}. {hit.title}")
+    click.echo(f"     {date}  {hit.source or '-'}  {hit.id}")
+    if hit.regions:
+        click.echo(f"     regions: {' '.join(hit.regions)}")
+    if hit.copies:
+        where = "、".join(sorted({c.source for c in hit.other_copies if c.source})) or "sources not named"
+        click.echo(f"     {hit.copies} other {'copy' if hit.copies == 1 else 'copies'}: {where}")
 
 
 def _echo_timeline(chart) -> None:
@@ -308,9 +312,7 @@ def related_command(article_id, index_dir, limit, as_json):
         _echo_json([hit.to_dict() for hit in hits])
         return
     for rank, hit in enumerate(hits, 1):
-        date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
-        click.echo(f"{rank:3}. {hit.title}")
-        click.echo(f"     {date}  {hit.source or '-'}  {hit.id}")
+        _echo_hit(rank, hit)
 
 
 @cli.command("suggest")
