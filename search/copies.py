@@ -85,11 +85,39 @@ class Member:
         return {"id": self.id, "source": self.source, "date": self.date.isoformat() if self.date else None}
 
 
+def signature(body: str) -> bytes | None:
+    """The MinHash of a body's 5-grams, as bytes (``None`` when the body is too short to compare).
+
+    A rebuild computes it in its worker processes, beside the analysis, and hands it to
+    :func:`find_clusters` through ``signatures``.
+    """
+    grams = shingles(body)
+    if len(grams) < MIN_SHINGLES:
+        return None
+    sketch = _base().copy()
+    sketch.update_batch(grams)
+    # Hash values are below 2**32 (datasketch's hash range): four bytes each are enough.
+    return sketch.hashvalues.astype("<u4").tobytes()
+
+
+_BASE = None
+
+
+def _base():
+    global _BASE
+    if _BASE is None:
+        from datasketch import MinHash
+
+        _BASE = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=_identity)
+    return _BASE
+
+
 def find_clusters(
     articles: Iterable[tuple[int, str, datetime | None]],
     body_of: Callable[[int], str] | None = None,
     threshold: float = THRESHOLD,
     window_days: int = WINDOW_DAYS,
+    signatures: Callable[[int], bytes | None] | None = None,
 ) -> list[list[int]]:
     """Clusters (lists of at least two document numbers, earliest first) of near-identical bodies.
 
@@ -97,23 +125,27 @@ def find_clusters(
     near the threshold are not lost to the sketches' sampling error); each candidate pair is then
     checked on the exact Jaccard similarity of the two bodies' 5-gram sets.
 
-    :param articles: ``(docnum, body, published)`` for every article
+    :param articles: ``(docnum, body, published)`` for every article (``body`` may be ``None``
+        when ``signatures`` and ``body_of`` are given)
     :param body_of: the body of a document, read again for the exact check (default: kept from
         ``articles``, which holds every body in memory)
+    :param signatures: a document's :func:`signature`, computed beforehand (default: from its body)
     """
-    from datasketch import MinHash, MinHashLSH
+    import numpy as np
+    from datasketch import LeanMinHash, MinHashLSH
 
-    base = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=_identity)
     lsh = MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM)
+    scheme = _base().scheme
     sketches: dict[int, object] = {}
     dates: dict[int, datetime | None] = {}
     kept: dict[int, str] = {}
     for docnum, body, published in articles:
-        grams = shingles(body)
-        if len(grams) < MIN_SHINGLES:
+        signed = signatures(docnum) if signatures is not None else signature(body)
+        if signed is None:
             continue
-        sketch = base.copy()
-        sketch.update_batch(grams)
+        sketch = LeanMinHash(
+            seed=_SEED, hashvalues=np.frombuffer(signed, dtype="<u4").astype(np.uint64), scheme=scheme
+        )
         sketches[docnum] = sketch
         dates[docnum] = published if published and published != datetime.min else None
         lsh.insert(docnum, sketch)
@@ -168,12 +200,14 @@ def write(
     documents: int,
     fields,
     body_of: Callable[[int], str] | None = None,
+    signatures: Callable[[int], bytes | None] | None = None,
 ) -> dict:
     """Find the copies among a generation's stored articles and write ``copies.json`` beside it.
 
     :param stored_articles: ``(docnum, stored fields)`` of every document
     :param body_of: reads one document's body again (for the exact check of candidate pairs)
     :param fields: the schema module (field names)
+    :param signatures: each document's :func:`signature`, when the rebuild computed them
     :returns: figures for the generation's metadata
     """
     info: dict[int, tuple[str, str, datetime | None]] = {}
@@ -184,7 +218,7 @@ def write(
             info[docnum] = (stored.get(fields.ID_FIELD, ""), stored.get(fields.SOURCE, ""), published)
             yield docnum, stored.get(fields.BODY, ""), published
 
-    clusters = find_clusters(bodies(), body_of)
+    clusters = find_clusters(bodies(), body_of, signatures=signatures)
     data = {
         "documents": documents,
         "threshold": THRESHOLD,
@@ -333,4 +367,4 @@ def collapsing(child, copies: Copies, allow=None):
     return _Collapse(child, copies._cluster, allow=allow)
 
 
-__all__ = ["Copies", "Member", "SIDECAR", "THRESHOLD", "collapsing", "find_clusters", "search", "shingles", "write"]
+__all__ = ["Copies", "Member", "SIDECAR", "THRESHOLD", "collapsing", "find_clusters", "search", "shingles", "signature", "write"]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from . import regions, sidecars
+from . import copies, regions, sidecars
 from . import schema as fields
 from .errors import IndexLocked, IndexNotFound, SearchError, SourceError
 from .schema import build_schema
@@ -233,8 +233,12 @@ def _publish(root: Path, build: Path) -> Path:
 # Documents ------------------------------------------------------------------------------------------
 
 
-def document(article: Article) -> dict:
-    """The Whoosh document for an article."""
+def document(article: Article, tag_regions: bool = True) -> dict:
+    """The Whoosh document for an article.
+
+    :param tag_regions: fill the region field here (a rebuild leaves it to :func:`prepare`, run
+        in its worker processes)
+    """
     doc = {
         fields.ID_FIELD: article.id,
         fields.TITLE: article.title,
@@ -245,11 +249,33 @@ def document(article: Article) -> dict:
         fields.BYLINE: article.byline,
         fields.PATH: article.path,
         fields.DIGEST: article.digest,
-        fields.REGION: " ".join(regions.tag(article.title, article.body, article.source)),
     }
+    if tag_regions:
+        doc[fields.REGION] = _regions(doc)
     if article.published is not None:
         doc[fields.PUBLISHED] = article.published
     return doc
+
+
+def _regions(doc: dict) -> str:
+    return " ".join(regions.tag(doc[fields.TITLE], doc[fields.BODY], doc[fields.SOURCE]))
+
+
+def _known(article: Article) -> dict:
+    """The stored fields the sidecars need, kept by a rebuild as it goes (see :class:`sidecars.Built`)."""
+    return {
+        fields.ID_FIELD: article.id,
+        fields.TITLE: article.title,
+        fields.SOURCE: article.source,
+        fields.PUBLISHED: article.published,
+    }
+
+
+def prepare(doc: dict) -> bytes | None:
+    """What a rebuild's worker process does with a document before analysing it: tag its regions;
+    returns the MinHash of its body (for finding syndicated copies once all are written)."""
+    doc[fields.REGION] = _regions(doc)
+    return copies.signature(doc[fields.BODY])
 
 
 # Rebuild --------------------------------------------------------------------------------------------
@@ -298,7 +324,9 @@ def rebuild(
         build = root / ("build-" + _stamp())
         build.mkdir()
         try:
+            built = sidecars.Built()
             indexed, duplicates = _write(
+                built,
                 build,
                 files,
                 on_error,
@@ -310,7 +338,7 @@ def rebuild(
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
-            extras = sidecars.write(build)  # copies.json, suggest.tsv beside the new generation
+            extras = sidecars.write(build, built)  # copies.json, suggest.tsv beside the new generation
             seconds = time.perf_counter() - started
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -346,6 +374,7 @@ def _size(path: str) -> int:
 
 
 def _write(
+    built: sidecars.Built,
     build: Path,
     files: list[str],
     on_error: Callable[[SourceError], None],
@@ -363,7 +392,9 @@ def _write(
         if on_progress is not None:
             on_progress(done, len(files), indexed)
 
-    with SegmentBuilder(build, build_schema(), workers=workers, chunk_chars=chunk_chars, on_chunk=on_chunk) as builder:
+    with SegmentBuilder(
+        build, build_schema(), workers=workers, chunk_chars=chunk_chars, on_chunk=on_chunk, prepare=prepare
+    ) as builder:
         for done, path in enumerate(files, 1):
             for article in read_sources([path], on_error, fields=fields):
                 if article.digest in seen_bodies:
@@ -378,12 +409,14 @@ def _write(
                         continue
                 seen_ids.add(article.id)
                 seen_bodies.add(article.digest)
-                builder.add(document(article))
+                builder.add(document(article, tag_regions=False))
+                built.stored.append(_known(article))
                 indexed += 1
             if on_progress is not None:
                 on_progress(done, len(files), indexed)
         if indexed:
             builder.finish()
+        built.signatures = builder.extras
     return indexed, duplicates
 
 

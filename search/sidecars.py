@@ -8,6 +8,7 @@ words and the titles). :class:`search.NewsIndex` loads each file once per proces
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -16,14 +17,24 @@ from . import copies, suggest
 from . import schema as fields
 
 
-def write(generation: Path) -> dict:
-    """Write the sidecar files of a finished generation; returns figures for its metadata."""
+def write(generation: Path, built: Built | None = None) -> dict:
+    """Write the sidecar files of a finished generation; returns figures for its metadata.
+
+    :param built: what the rebuild already knows of each document (saves reading every stored
+        document again); without it, everything is read from the generation
+    """
     ix = whoosh_index.open_dir(str(generation))
     try:
         with ix.reader() as reader:
+            documents = reader.doc_count_all()
             titles: list[tuple[int, str]] = []
 
             def stored_articles():
+                if built is not None:
+                    for docnum, stored in enumerate(built.stored):
+                        titles.append((docnum, stored[fields.TITLE]))
+                        yield docnum, stored
+                    return
                 for docnum, stored in reader.iter_docs():
                     titles.append((docnum, stored.get(fields.TITLE, "")))
                     yield docnum, stored
@@ -31,8 +42,9 @@ def write(generation: Path) -> dict:
             def body_of(docnum: int) -> str:
                 return reader.stored_fields(docnum).get(fields.BODY, "")
 
-            found = copies.write(generation, stored_articles(), reader.doc_count_all(), fields, body_of)
-            clusters = copies.Copies.load(generation, reader.doc_count_all())
+            signatures = built.signatures.__getitem__ if built is not None else None
+            found = copies.write(generation, stored_articles(), documents, fields, body_of, signatures)
+            clusters = copies.Copies.load(generation, documents)
             weighted = ((title, 1 + len(clusters.others(docnum))) for docnum, title in titles)
             words = suggest.write(generation, reader, weighted, fields)
     finally:
@@ -40,4 +52,13 @@ def write(generation: Path) -> dict:
     return {"copies": found, "suggestions": words}
 
 
-__all__ = ["write"]
+@dataclass
+class Built:
+    """What a rebuild knows of each document once it is written, in document order: a few stored
+    fields (id, title, source, date) and the body's MinHash (:func:`search.copies.signature`)."""
+
+    stored: list[dict] = field(default_factory=list)
+    signatures: list[bytes | None] = field(default_factory=list)
+
+
+__all__ = ["Built", "write"]

@@ -365,10 +365,17 @@ def _block_data(gaps: tuple, weights, values) -> tuple[int, bytes]:
     return 0, data
 
 
-def analyse_chunk(schema, number: int, first_docnum: int, docs: list[dict], directory: str) -> dict:
-    """Analyse one chunk of documents and write its postings; return what the parent needs."""
+def analyse_chunk(schema, number: int, first_docnum: int, docs: list[dict], directory: str, prepare=None) -> dict:
+    """Analyse one chunk of documents and write its postings; return what the parent needs.
+
+    :param prepare: called with each document before it is analysed (it may add fields); what it
+        returns is handed back, in document order, as the chunk's ``extras``
+    """
     analyser = _ChunkAnalyser(schema, first_docnum)
+    extras = [] if prepare is not None else None
     for doc in docs:
+        if prepare is not None:
+            extras.append(prepare(doc))
         analyser.add(doc)
     path = Path(directory) / f"chunk-{number:05d}.pst"
     return {
@@ -378,6 +385,7 @@ def analyse_chunk(schema, number: int, first_docnum: int, docs: list[dict], dire
         "docs": analyser.docs,
         "terms": analyser.write(path),
         "path": str(path),
+        "extras": extras,
     }
 
 
@@ -415,14 +423,29 @@ class SegmentBuilder:
     :param workers: worker processes (``0`` or ``1``: analyse in this process)
     :param chunk_chars: characters of text per chunk (see :func:`chunk_chars_for`)
     :param on_chunk: called with the number of documents written so far, as chunks complete
+    :param prepare: a module-level function called in the workers with each document before it is
+        analysed (it may add fields, such as ones computed from the text); what it returns is
+        kept, in document order, in :attr:`extras`
     """
 
-    def __init__(self, directory, schema, *, workers: int = 1, chunk_chars: int = MAX_CHUNK_CHARS, on_chunk=None):
+    def __init__(
+        self,
+        directory,
+        schema,
+        *,
+        workers: int = 1,
+        chunk_chars: int = MAX_CHUNK_CHARS,
+        on_chunk=None,
+        prepare=None,
+    ):
         self.directory = Path(directory)
         self.schema = schema
         self.workers = workers
         self.chunk_chars = chunk_chars
         self.on_chunk = on_chunk
+        self.prepare = prepare
+        #: What ``prepare`` returned for each document, in document order.
+        self.extras: list = []
         self.storage = FileStorage(str(self.directory))
         self.storage.create()
         self.scratch = self.directory / "chunks"
@@ -469,7 +492,7 @@ class SegmentBuilder:
         self._number += 1
         if self.workers <= 1 or (last and self._pool is None):
             # One process, or a single chunk: starting workers would cost more than they save.
-            self._complete(analyse_chunk(self.schema, number, first, docs, str(self.scratch)))
+            self._complete(analyse_chunk(self.schema, number, first, docs, str(self.scratch), self.prepare))
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -481,7 +504,9 @@ class SegmentBuilder:
         # Keep at most one chunk waiting per worker: the parent must not read the whole input ahead.
         while len(self._pending) >= 2 * self.workers:
             self._collect(block=True)
-        self._pending[number] = self._pool.submit(analyse_chunk, self.schema, number, first, docs, str(self.scratch))
+        self._pending[number] = self._pool.submit(
+            analyse_chunk, self.schema, number, first, docs, str(self.scratch), self.prepare
+        )
         self._collect(block=False)
 
     def _collect(self, block: bool) -> None:
@@ -497,6 +522,8 @@ class SegmentBuilder:
         while len(self._chunks) in self._done:
             chunk = self._done.pop(len(self._chunks))
             self._write_docs(chunk)
+            if chunk["extras"] is not None:
+                self.extras += chunk.pop("extras")
             self._chunks.append(chunk)
             if self.on_chunk is not None:
                 self.on_chunk(self._written)
