@@ -143,9 +143,7 @@ def find_clusters(
         signed = signatures(docnum) if signatures is not None else signature(body)
         if signed is None:
             continue
-        sketch = LeanMinHash(
-            seed=_SEED, hashvalues=np.frombuffer(signed, dtype="<u4").astype(np.uint64), scheme=scheme
-        )
+        sketch = LeanMinHash(seed=_SEED, hashvalues=np.frombuffer(signed, dtype="<u4").astype(np.uint64), scheme=scheme)
         sketches[docnum] = sketch
         dates[docnum] = published if published and published != datetime.min else None
         lsh.insert(docnum, sketch)
@@ -367,4 +365,15 @@ def collapsing(child, copies: Copies, allow=None):
     return _Collapse(child, copies._cluster, allow=allow)
 
 
-__all__ = ["Copies", "Member", "SIDECAR", "THRESHOLD", "collapsing", "find_clusters", "search", "shingles", "signature", "write"]
+__all__ = [
+    "Copies",
+    "Member",
+    "SIDECAR",
+    "THRESHOLD",
+    "collapsing",
+    "find_clusters",
+    "search",
+    "shingles",
+    "signature",
+    "write",
+]
