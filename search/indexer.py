@@ -261,6 +261,10 @@ def _regions(doc: dict) -> str:
     return " ".join(regions.tag(doc[fields.TITLE], doc[fields.BODY], doc[fields.SOURCE]))
 
 
+#: Fields whose words the suggestions are made of (counted while the index is written).
+_SUGGESTED = (fields.TITLE, fields.BODY)
+
+
 def _known(article: Article) -> dict:
     """The stored fields the sidecars need, kept by a rebuild as it goes (see :class:`sidecars.Built`)."""
     return {
@@ -393,7 +397,13 @@ def _write(
             on_progress(done, len(files), indexed)
 
     with SegmentBuilder(
-        build, build_schema(), workers=workers, chunk_chars=chunk_chars, on_chunk=on_chunk, prepare=prepare
+        build,
+        build_schema(),
+        workers=workers,
+        chunk_chars=chunk_chars,
+        on_chunk=on_chunk,
+        prepare=prepare,
+        count_fields=_SUGGESTED,
     ) as builder:
         for done, path in enumerate(files, 1):
             for article in read_sources([path], on_error, fields=fields):
@@ -417,6 +427,7 @@ def _write(
         if indexed:
             builder.finish()
         built.signatures = builder.extras
+        built.term_counts = builder.term_counts
     return indexed, duplicates
 
 

@@ -46,7 +46,8 @@ def write(generation: Path, built: Built | None = None) -> dict:
             found = copies.write(generation, stored_articles(), documents, fields, body_of, signatures)
             clusters = copies.Copies.load(generation, documents)
             weighted = ((title, 1 + len(clusters.others(docnum))) for docnum, title in titles)
-            words = suggest.write(generation, reader, weighted, fields)
+            counted = built.term_counts if built is not None else None
+            words = suggest.write(generation, reader, weighted, fields, counted)
     finally:
         ix.close()
     return {"copies": found, "suggestions": words}
@@ -55,10 +56,12 @@ def write(generation: Path, built: Built | None = None) -> dict:
 @dataclass
 class Built:
     """What a rebuild knows of each document once it is written, in document order: a few stored
-    fields (id, title, source, date) and the body's MinHash (:func:`search.copies.signature`)."""
+    fields (id, title, source, date) and the body's MinHash (:func:`search.copies.signature`); and
+    the number of documents holding each title and body word, summed over both fields."""
 
     stored: list[dict] = field(default_factory=list)
     signatures: list[bytes | None] = field(default_factory=list)
+    term_counts: dict[bytes, int] | None = None
 
 
 __all__ = ["Built", "write"]

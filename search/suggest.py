@@ -54,20 +54,32 @@ def _wanted(term: str) -> bool:
     return len(term) >= 2 if _CJK.search(term) else len(term) >= 3
 
 
-def write(generation: Path, reader, titles: Iterable[tuple[str, int]], fields) -> dict:
+def write(
+    generation: Path, reader, titles: Iterable[tuple[str, int]], fields, term_counts: dict[bytes, int] | None = None
+) -> dict:
     """Write ``suggest.tsv`` for a generation.
 
     :param reader: the generation's Whoosh reader (its title and body words, with document counts)
     :param titles: ``(title, weight)`` of the articles
+    :param term_counts: the documents holding each title and body word (summed over both fields),
+        when the rebuild counted them as it wrote the index; else they are read from ``reader``
     """
     counts: dict[str, int] = defaultdict(int)
-    for fieldname in (fields.TITLE, fields.BODY):
-        for term, info in reader.iter_field(fieldname):
-            text = term.decode("utf-8") if isinstance(term, bytes) else term
-            if _wanted(text):
-                counts[text] += info.doc_frequency()
+    if term_counts is None:
+        pairs = (
+            (term, info.doc_frequency())
+            for name in (fields.TITLE, fields.BODY)
+            for term, info in reader.iter_field(name)
+        )
+    else:
+        pairs = term_counts.items()
+    for term, number in pairs:
+        text = term.decode("utf-8") if isinstance(term, bytes) else term
+        if _wanted(text):
+            counts[text] += number
     words = [(w, n) for w, n in counts.items() if n >= MIN_DOCS]
-    words = heapq.nlargest(MAX_WORDS, words, key=lambda item: item[1])
+    # The most frequent first; equal counts in the order of the words (the same file every time).
+    words = sorted(words, key=lambda item: (-item[1], item[0]))[:MAX_WORDS]
     best_titles: dict[str, tuple[str, int]] = {}
     for title, weight in titles:
         title = " ".join((title or "").split())

@@ -426,6 +426,7 @@ class SegmentBuilder:
     :param prepare: a module-level function called in the workers with each document before it is
         analysed (it may add fields, such as ones computed from the text); what it returns is
         kept, in document order, in :attr:`extras`
+    :param count_fields: fields whose terms' document counts are kept in :attr:`term_counts`
     """
 
     def __init__(
@@ -437,6 +438,7 @@ class SegmentBuilder:
         chunk_chars: int = MAX_CHUNK_CHARS,
         on_chunk=None,
         prepare=None,
+        count_fields=(),
     ):
         self.directory = Path(directory)
         self.schema = schema
@@ -444,6 +446,9 @@ class SegmentBuilder:
         self.chunk_chars = chunk_chars
         self.on_chunk = on_chunk
         self.prepare = prepare
+        self.count_fields = frozenset(count_fields)
+        #: After :meth:`finish`: the number of documents holding each term of ``count_fields``.
+        self.term_counts: dict[bytes, int] = {}
         #: What ``prepare`` returned for each document, in document order.
         self.extras: list = []
         self.storage = FileStorage(str(self.directory))
@@ -558,7 +563,7 @@ class SegmentBuilder:
             self._collect(block=True)
         self.close()
         self.perdoc.close()
-        _merge(self.storage, self.segment, self.schema, self._chunks)
+        self.term_counts = _merge(self.storage, self.segment, self.schema, self._chunks, self.count_fields)
         self.segment.set_doc_count(self._written)
         TOC(self.schema, [self.segment], 0).write(self.storage, INDEX_NAME)
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -590,8 +595,13 @@ def _open_map(path: Path):
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _merge(storage, segment, schema, chunks: list[dict]) -> None:
-    """Write the segment's postings file and term table from the chunks' posting lists."""
+def _merge(storage, segment, schema, chunks: list[dict], count_fields=()) -> dict[bytes, int]:
+    """Write the segment's postings file and term table from the chunks' posting lists.
+
+    :param count_fields: fields whose terms are counted on the way
+    :returns: the number of documents holding each term of ``count_fields`` (summed over them)
+    """
+    counts: dict[bytes, int] = defaultdict(int)
     maps = []
     try:
         postings = []
@@ -617,17 +627,22 @@ def _merge(storage, segment, schema, chunks: list[dict]) -> None:
                 if name in chunk["terms"]
             ]
             merged = heapq.merge(*parts) if len(parts) > 1 else parts[0]
+            counted = counts if name in count_fields else None
             key = None
             pieces: list = []
             for entry in merged:
                 if entry[0] != key:
                     if pieces:
                         offset = _write_term(out, termfile, prefix + key, pieces, postings, offset)
+                        if counted is not None:
+                            counted[key] += sum(piece[2][1] for piece in pieces)
                     key = entry[0]
                     pieces = []
                 pieces.append(entry)
             if pieces:
                 offset = _write_term(out, termfile, prefix + key, pieces, postings, offset)
+                if counted is not None:
+                    counted[key] += sum(piece[2][1] for piece in pieces)
         termfile.close()
         out.close()
     finally:
@@ -636,6 +651,7 @@ def _merge(storage, segment, schema, chunks: list[dict]) -> None:
             if isinstance(buffer, mmap.mmap):
                 with contextlib.suppress(BufferError):  # still exported by an unfinished iterator
                     buffer.close()
+    return counts
 
 
 def _write_term(out, termfile, key: bytes, pieces: list, postings: list, offset: int) -> int:
