@@ -34,7 +34,7 @@ import threading
 import time
 import zlib
 from array import array
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from hashlib import md5
@@ -563,7 +563,9 @@ class SegmentBuilder:
             self._collect(block=True)
         self.close()
         self.perdoc.close()
-        self.term_counts = _merge(self.storage, self.segment, self.schema, self._chunks, self.count_fields)
+        self.term_counts = _merge(
+            self.storage, self.segment, self.schema, self._chunks, self.count_fields, self.workers
+        )
         self.segment.set_doc_count(self._written)
         TOC(self.schema, [self.segment], 0).write(self.storage, INDEX_NAME)
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -595,12 +597,79 @@ def _open_map(path: Path):
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _merge(storage, segment, schema, chunks: list[dict], count_fields=()) -> dict[bytes, int]:
+#: Fewest terms for the merge to be shared with a second process (below, it costs more than it saves).
+PARALLEL_MERGE_TERMS = 200_000
+
+
+def _merge(storage, segment, schema, chunks: list[dict], count_fields=(), workers: int = 1) -> dict[bytes, int]:
     """Write the segment's postings file and term table from the chunks' posting lists.
+
+    With ``workers`` > 1 and enough terms, the fields are cut in two runs of about equal numbers of
+    terms: a child process merges the second run into a file of its own while this one merges the
+    first, then the child's part is appended (its offsets and positions shifted).
 
     :param count_fields: fields whose terms are counted on the way
     :returns: the number of documents holding each term of ``count_fields`` (summed over them)
     """
+    names = sorted({name for chunk in chunks for name in chunk["terms"]})
+    split = _split(names, chunks) if workers > 1 else len(names)
+    out = segment.create_file(storage, W3Codec.POSTS_EXT)
+    termfile = _TermTableWriter(segment.create_file(storage, W3Codec.TERMS_EXT))
+    termfile.extras["fieldmap"] = {name: number for number, name in enumerate(names)}
+    pool = part = None
+    try:
+        if split < len(names):
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context())
+            part = Path(chunks[0]["path"]).with_name("merge-part")
+            light = [{k: chunk[k] for k in ("path", "number", "terms")} for chunk in chunks]
+            future = pool.submit(_merge_part, light, names, split, str(part), tuple(count_fields))
+        counts = _merge_fields(chunks, names, 0, split, out.file.write, termfile.add, 0, count_fields)
+        if part is not None:
+            more = future.result()
+            offset = out.file.tell()
+            with open(part.with_suffix(".pst"), "rb") as source:
+                shutil.copyfileobj(source, out.file, 16 << 20)
+            termfile.add_part(part, offset)
+            for key, number in more.items():
+                counts[key] += number
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    termfile.close()
+    out.close()
+    return counts
+
+
+def _split(names: list[str], chunks: list[dict]) -> int:
+    """Where to cut the sorted fields in two runs of about equal numbers of terms (``len(names)``:
+    not worth cutting)."""
+    sizes = [sum(chunk["terms"].get(name, 0) for chunk in chunks) for name in names]
+    total = sum(sizes)
+    if total < PARALLEL_MERGE_TERMS or len(names) < 2:
+        return len(names)
+    best, best_gap, running = len(names), total, 0
+    for at in range(1, len(names)):
+        running += sizes[at - 1]
+        gap = abs(total - 2 * running)
+        if gap < best_gap:
+            best, best_gap = at, gap
+    return best
+
+
+def _merge_part(chunks: list[dict], names: list[str], first: int, path: str, count_fields) -> dict[bytes, int]:
+    """In a child process: merge the fields ``names[first:]`` into ``path.pst`` (offsets from 0)
+    and their term records into ``path.terms`` / ``path.index`` (see :meth:`_TermTableWriter.add_part`)."""
+    part = Path(path)
+    recorder = _TermRecorder()
+    with open(part.with_suffix(".pst"), "wb") as out:
+        counts = _merge_fields(chunks, names, first, len(names), out.write, recorder.add, 0, count_fields)
+    recorder.save(part)
+    return dict(counts)
+
+
+def _merge_fields(chunks, names, first, last, write, add_term, offset, count_fields) -> dict[bytes, int]:
+    """Merge the posting lists of the fields ``names[first:last]`` (numbered by their place in
+    ``names``): each term's blocks go to ``write``, its key and info to ``add_term``."""
     counts: dict[bytes, int] = defaultdict(int)
     maps = []
     try:
@@ -612,15 +681,14 @@ def _merge(storage, segment, schema, chunks: list[dict], count_fields=()) -> dic
             maps.append(postings[-1])
             stats, keys = _open_map(path.with_suffix(".stats")), _open_map(path.with_suffix(".keys"))
             maps += [stats, keys]
-            streams.append(_entries(stats, keys, chunk["number"]))
-        names = sorted({name for chunk in chunks for name in chunk["terms"]})
-        out = segment.create_file(storage, W3Codec.POSTS_EXT)
-        termfile = _TermTableWriter(segment.create_file(storage, W3Codec.TERMS_EXT))
-        termfile.extras["fieldmap"] = {name: number for number, name in enumerate(names)}
-        offset = 0
-        for fieldid, name in enumerate(names):
+            stream = _entries(stats, keys, chunk["number"])
+            # Each chunk's table holds its fields in the same sorted order: skip the earlier ones.
+            skip = sum(chunk["terms"].get(name, 0) for name in names[:first])
+            deque(islice(stream, skip), maxlen=0)
+            streams.append(stream)
+        for fieldid in range(first, last):
+            name = names[fieldid]
             prefix = pack_ushort(fieldid)
-            # Each chunk's table holds its fields in the same sorted order: take this field's share.
             parts = [
                 islice(stream, chunk["terms"][name])
                 for stream, chunk in zip(streams, chunks, strict=True)
@@ -633,20 +701,18 @@ def _merge(storage, segment, schema, chunks: list[dict], count_fields=()) -> dic
             for entry in merged:
                 if entry[0] != key:
                     if pieces:
-                        offset = _write_term(out, termfile, prefix + key, pieces, postings, offset)
+                        offset = _write_term(write, add_term, prefix + key, pieces, postings, offset)
                         if counted is not None:
                             counted[key] += sum(piece[2][1] for piece in pieces)
                     key = entry[0]
                     pieces = []
                 pieces.append(entry)
             if pieces:
-                offset = _write_term(out, termfile, prefix + key, pieces, postings, offset)
+                offset = _write_term(write, add_term, prefix + key, pieces, postings, offset)
                 if counted is not None:
                     counted[key] += sum(piece[2][1] for piece in pieces)
-        termfile.close()
-        out.close()
     finally:
-        streams = parts = merged = None
+        stream = streams = parts = merged = None
         for buffer in maps:
             if isinstance(buffer, mmap.mmap):
                 with contextlib.suppress(BufferError):  # still exported by an unfinished iterator
@@ -654,8 +720,7 @@ def _merge(storage, segment, schema, chunks: list[dict], count_fields=()) -> dic
     return counts
 
 
-def _write_term(out, termfile, key: bytes, pieces: list, postings: list, offset: int) -> int:
-    write = out.file.write  # the StructFile's own file: one call less per write
+def _write_term(write, add_term, key: bytes, pieces: list, postings: list, offset: int) -> int:
     _, number, record = pieces[0]
     _, df, weight, minlb, maxlb, maxweight, minid, maxid, length, lastpos, lastlen, start = record
     if len(pieces) == 1:
@@ -688,7 +753,7 @@ def _write_term(out, termfile, key: bytes, pieces: list, postings: list, offset:
                 maxweight = max(maxweight, p_maxweight)
                 maxid = p_maxid
     info = _TERMINFO.pack(0, weight, df, minlb, maxlb, maxweight, minid, maxid) + pack_long(offset) + pack_int(total)
-    termfile.add(key, info)
+    add_term(key, info)
     return offset + total
 
 
@@ -716,6 +781,29 @@ class _TermTableWriter(filetables.OrderedHashWriter):
         if self._pending_size >= 1 << 20:
             self._flush()
 
+    def add_part(self, part: Path, offset: int) -> None:
+        """Append the term records a :class:`_TermRecorder` saved at ``part``, whose postings were
+        appended to the postings file at ``offset``."""
+        import numpy as np
+
+        blob = np.fromfile(part.with_suffix(".terms"), dtype=np.uint8)
+        index = np.fromfile(part.with_suffix(".index"), dtype=np.int64).reshape(3, -1)
+        positions, hashes, at = index
+        if len(at):
+            # Each record's posting offset: 8 big-endian bytes, shifted by where its postings went.
+            spots = at[:, None] + np.arange(8)
+            shifted = (blob[spots].view(">i8") + offset).astype(">i8")
+            blob[spots] = shifted.view(np.uint8).reshape(-1, 8)
+        base = self._position
+        buckets = self.buckets
+        append = self.index.append
+        for position, hashed in zip((positions + base).tolist(), hashes.tolist(), strict=True):
+            append(position)
+            buckets[hashed & 255].append((hashed, position))
+        self._flush()
+        self.dbfile.write(blob.tobytes())
+        self._position = base + len(blob)
+
     def _flush(self) -> None:
         self.dbfile.write(b"".join(self._pending))
         self._pending.clear()
@@ -739,3 +827,33 @@ class _TermTableWriter(filetables.OrderedHashWriter):
 
 
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")
+#: Where a term record's posting offset starts: after the two lengths, the key and the term info.
+_OFFSET_AFTER = _KEY_VALUE_LENGTHS.size + _TERMINFO.size
+
+
+class _TermRecorder:
+    """Term records as :class:`_TermTableWriter` writes them, kept for a file of their own (a
+    part merged in a child process): the records, and for each its position, its key's hash and
+    where its posting offset is."""
+
+    def __init__(self):
+        self.records: list[bytes] = []
+        self.size = 0
+        self.positions = array("q")
+        self.hashes = array("q")
+        self.offsets = array("q")
+
+    def add(self, key: bytes, value: bytes) -> None:
+        record = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
+        self.positions.append(self.size)
+        self.hashes.append(int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big"))
+        self.offsets.append(self.size + _OFFSET_AFTER + len(key))
+        self.records.append(record)
+        self.size += len(record)
+
+    def save(self, part: Path) -> None:
+        with open(part.with_suffix(".terms"), "wb") as out:
+            out.writelines(self.records)
+        with open(part.with_suffix(".index"), "wb") as out:
+            for numbers in (self.positions, self.hashes, self.offsets):
+                out.write(numbers.tobytes())

@@ -14,6 +14,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from search import NewsIndex
+from search import writer as writer_module
 from search.indexer import current_generation, document
 from search.schema import build_schema
 from search.sources import read_sources
@@ -88,8 +89,15 @@ def whoosh_written(tmp_path_factory, documents):
     return _contents(whoosh_index.open_dir(str(path)))
 
 
-@pytest.mark.parametrize("workers, chunk_chars", [(1, 10**9), (1, 8_000), (2, 8_000)])
-def test_same_index_as_whoosh_writer(tmp_path, documents, whoosh_written, workers, chunk_chars):
+@pytest.mark.parametrize(
+    "workers, chunk_chars, parallel_merge",
+    [(1, 10**9, False), (1, 8_000, False), (2, 8_000, False), (2, 8_000, True)],
+)
+def test_same_index_as_whoosh_writer(
+    tmp_path, documents, whoosh_written, workers, chunk_chars, parallel_merge, monkeypatch
+):
+    if parallel_merge:  # the merge shared with a child process, as for a large rebuild
+        monkeypatch.setattr(writer_module, "PARALLEL_MERGE_TERMS", 0)
     with SegmentBuilder(tmp_path, build_schema(), workers=workers, chunk_chars=chunk_chars) as builder:
         for doc in documents:
             builder.add(doc)
@@ -177,6 +185,22 @@ def test_failing_chunk_fails_the_rebuild_and_keeps_the_index(tmp_path, sources_d
             builder.add({"id": "bad", "title": "重庆", "body": "重庆", "no_such_field": "x"})
             builder.finish()
     assert current_generation(ix_dir) == served
+
+
+def test_merge_shared_with_a_child_writes_the_same_files(tmp_path, documents, monkeypatch):
+    def build(folder, threshold):
+        monkeypatch.setattr(writer_module, "PARALLEL_MERGE_TERMS", threshold)
+        with SegmentBuilder(folder, build_schema(), workers=2, chunk_chars=8_000) as builder:
+            for doc in documents:
+                builder.add(doc)
+            builder.finish()
+        return {p.suffix: p.read_bytes() for p in folder.iterdir() if p.suffix in (".pst", ".trm")}
+
+    alone, shared = build(tmp_path / "alone", 10**12), build(tmp_path / "shared", 0)
+    assert len(alone) == 2
+    assert alone.keys() == shared.keys()
+    for name in alone:
+        assert alone[name] == shared[name], name
 
 
 def test_term_table_file_is_byte_for_byte_whooshs(tmp_path):
