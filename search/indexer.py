@@ -282,6 +282,32 @@ def prepare(doc: dict) -> bytes | None:
     return copies.signature(doc[fields.BODY])
 
 
+class Distinct:
+    """Which articles a rebuild (or an update) indexes: the same body met twice is indexed once,
+    and a second, different article under an id already taken gets an id its text makes stable."""
+
+    def __init__(self):
+        self.ids: set[str] = set()
+        self.bodies: set[str] = set()
+        #: Articles left out as duplicates so far.
+        self.duplicates = 0
+
+    def admit(self, article: Article) -> Article | None:
+        """The article to index (perhaps under another id), or ``None`` for a duplicate."""
+        if article.digest in self.bodies:
+            self.duplicates += 1
+            return None
+        if article.id in self.ids:
+            # Two different articles under one id (ids of two exports that overlap): keep both.
+            article = replace(article, id=f"{article.id}-{article.digest[:8]}")
+            if article.id in self.ids:
+                self.duplicates += 1
+                return None
+        self.ids.add(article.id)
+        self.bodies.add(article.digest)
+        return article
+
+
 # Rebuild --------------------------------------------------------------------------------------------
 
 ProgressFn = Callable[[int, int, int], None]
@@ -387,9 +413,8 @@ def _write(
     chunk_chars: int,
     fields: Mapping[str, str | Iterable[str]] | None = None,
 ) -> tuple[int, int]:
-    seen_ids: set[str] = set()
-    seen_bodies: set[str] = set()
-    indexed = duplicates = 0
+    distinct = Distinct()
+    indexed = 0
     done = 0
 
     def on_chunk(_written: int) -> None:
@@ -406,19 +431,7 @@ def _write(
         count_fields=_SUGGESTED,
     ) as builder:
         for done, path in enumerate(files, 1):
-            for article in read_sources([path], on_error, fields=fields):
-                if article.digest in seen_bodies:
-                    duplicates += 1
-                    continue
-                if article.id in seen_ids:
-                    # Two different articles under one id (ids of two exports that overlap):
-                    # keep both, the second under an id its text makes stable.
-                    article = replace(article, id=f"{article.id}-{article.digest[:8]}")
-                    if article.id in seen_ids:
-                        duplicates += 1
-                        continue
-                seen_ids.add(article.id)
-                seen_bodies.add(article.digest)
+            for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields))):
                 builder.add(document(article, tag_regions=False))
                 built.stored.append(_known(article))
                 indexed += 1
@@ -428,7 +441,7 @@ def _write(
             builder.finish()
         built.signatures = builder.extras
         built.term_counts = builder.term_counts
-    return indexed, duplicates
+    return indexed, distinct.duplicates
 
 
 def ensure_index(
@@ -441,6 +454,7 @@ def ensure_index(
 
 
 __all__ = [
+    "Distinct",
     "RebuildSummary",
     "Skipped",
     "current_generation",

@@ -36,7 +36,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from .errors import IndexNotFound, SourceError
 from .indexer import (
     LOCK_TIMEOUT,
     META,
+    Distinct,
     ProgressFn,
     Skipped,
     _clean_stale,
@@ -239,27 +240,13 @@ def _read(
         troubled.add(error.path)
 
     articles: list[Article] = []
-    seen_ids: set[str] = set()
-    seen_bodies: set[str] = set()
-    duplicates = 0
+    distinct = Distinct()  # the same rules as a rebuild, so both serve the same articles
     for done, path in enumerate(files, 1):
-        for article in read_sources([path], on_error, fields=fields):
-            # The same rules as a rebuild (search.indexer._write), so both serve the same articles.
-            if article.digest in seen_bodies:
-                duplicates += 1
-                continue
-            if article.id in seen_ids:
-                article = replace(article, id=f"{article.id}-{article.digest[:8]}")
-                if article.id in seen_ids:
-                    duplicates += 1
-                    continue
-            seen_ids.add(article.id)
-            seen_bodies.add(article.digest)
-            articles.append(article)
+        articles += filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields)))
         if on_progress is not None:
             on_progress(done, len(files), len(articles))
     clean = {_key(path) for path in files if path not in troubled and os.path.isfile(path)}
-    return _Read(articles, duplicates, files, clean, skipped)
+    return _Read(articles, distinct.duplicates, files, clean, skipped)
 
 
 @dataclass
