@@ -36,6 +36,26 @@ def _index_option(function):
     )(function)
 
 
+def _reading_options(function):
+    """The options of the commands that read sources (rebuild, update)."""
+    for option in reversed(
+        [
+            click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+            click.option("--strict", is_flag=True, help="Stop at the first unreadable file, exit non-zero."),
+            click.option("--silent", is_flag=True, help="No progress bar."),
+            click.option(
+                "--field",
+                "field_options",
+                multiple=True,
+                metavar="FIELD=NAME[,NAME]",
+                help="Read an article field from differently named record fields, e.g. body=maintext (repeatable).",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
 def _fail(error: Exception) -> click.ClickException:
     return click.ClickException(str(error))
 
@@ -64,16 +84,7 @@ def index():
     help="A source file or folder (repeatable). Default: seeds/.",
 )
 @_index_option
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable file, exit non-zero.")
-@click.option("--silent", is_flag=True, help="No progress bar.")
-@click.option(
-    "--field",
-    "field_options",
-    multiple=True,
-    metavar="FIELD=NAME[,NAME]",
-    help="Read an article field from differently named record fields, e.g. body=maintext (repeatable).",
-)
+@_reading_options
 def index_rebuild(sources, index_dir, as_json, strict, silent, field_options):
     """Rebuild the index from source files, then swap it in atomically.
 
@@ -134,16 +145,7 @@ def _run_rebuild(sources, index_dir, strict, show_bar, fields=None):
 )
 @_index_option
 @click.option("--prune", is_flag=True, help="Also remove articles whose source file or record is gone.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable file, exit non-zero.")
-@click.option("--silent", is_flag=True, help="No progress bar.")
-@click.option(
-    "--field",
-    "field_options",
-    multiple=True,
-    metavar="FIELD=NAME[,NAME]",
-    help="Read an article field from differently named record fields, e.g. body=maintext (repeatable).",
-)
+@_reading_options
 @click.option(
     "--wait",
     "lock_timeout",
