@@ -40,15 +40,25 @@ def read_json_lines(
         except UnicodeDecodeError:
             on_error(SourceError(path, "bad JSON line: unknown text encoding", line=number))
             continue
-        try:
-            record = json.loads(text)
-        except ValueError as error:
-            on_error(SourceError(path, f"bad JSON line: {_reason(error)}", line=number))
-            continue
-        try:
-            yield record_article(record, path, fields)
-        except RecordError as error:
-            on_error(SourceError(path, str(error), line=number))
+        article = _line_article(path, number, text, on_error, fields)
+        if article is not None:
+            yield article
+
+
+def _line_article(
+    path: str, number: int, text: str, on_error: Callable[[SourceError], None], fields: FieldMap
+) -> Article | None:
+    """The article of one JSON line (``None``, reported, when it cannot be read)."""
+    try:
+        record = json.loads(text)
+    except ValueError as error:
+        on_error(SourceError(path, f"bad JSON line: {_reason(error)}", line=number))
+        return None
+    try:
+        return record_article(record, path, fields)
+    except RecordError as error:
+        on_error(SourceError(path, str(error), line=number))
+        return None
 
 
 def _records(data: Any) -> tuple[list[Any], bool]:
@@ -94,12 +104,6 @@ def _lines_of(path: str, text: str, on_error: Callable[[SourceError], None], fie
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            on_error(SourceError(path, f"bad JSON line: {_reason(error)}", line=number))
-            continue
-        try:
-            yield record_article(record, path, fields)
-        except RecordError as error:
-            on_error(SourceError(path, str(error), line=number))
+        article = _line_article(path, number, line, on_error, fields)
+        if article is not None:
+            yield article
