@@ -105,3 +105,19 @@ def news(index_dir) -> NewsIndex:
 
 def ids(page) -> list[str]:
     return [hit.id for hit in page.hits]
+
+
+#: The keys of one hit, in the Python API's ``to_dict()``, the CLI's ``--json`` and ``/api/search``.
+HIT_FIELDS = {
+    "id",
+    "title",
+    "title_html",
+    "snippet",
+    "date",
+    "source",
+    "url",
+    "score",
+    "regions",
+    "copies",
+    "other_copies",
+}

@@ -4,7 +4,7 @@ import pytest
 
 from search import NewsIndex, QueryError
 
-from .conftest import SEED_TITLE, ids
+from .conftest import HIT_FIELDS, SEED_TITLE, ids
 
 
 def test_quoted_phrase_finds_the_seed_page_with_the_phrase_marked(news):
@@ -158,19 +158,7 @@ def test_hit_json_shape(news):
     data = news.search('"一区两群"').to_dict()
     assert set(data) >= {"query", "total", "page", "per_page", "took_ms", "hits"}
     hit = data["hits"][0]
-    assert set(hit) == {
-        "id",
-        "title",
-        "title_html",
-        "snippet",
-        "date",
-        "source",
-        "url",
-        "score",
-        "regions",
-        "copies",
-        "other_copies",
-    }
+    assert set(hit) == HIT_FIELDS
     assert hit["date"] == "2020-06-20T09:53:00"
 
 

@@ -16,7 +16,7 @@ from search.cli import cli
 from web import create_app
 from web.views import link_url
 
-from .conftest import SEED_TITLE, ids, write_jsonl
+from .conftest import HIT_FIELDS, SEED_TITLE, ids, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -352,19 +352,7 @@ def test_api_is_the_cli_json_plus_facets(client, index_dir):
     from_cli = json.loads(result.output)
     api.pop("took_ms"), from_cli.pop("took_ms")
     assert api == from_cli
-    assert set(api["hits"][0]) == {
-        "id",
-        "title",
-        "title_html",
-        "snippet",
-        "date",
-        "source",
-        "url",
-        "score",
-        "regions",
-        "copies",
-        "other_copies",
-    }
+    assert set(api["hits"][0]) == HIT_FIELDS
     assert api["facets"]["source"] and {"value", "count"} == set(api["facets"]["source"][0])
     assert datetime.fromisoformat(api["hits"][0]["date"]).year >= 2020
 
