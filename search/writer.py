@@ -13,7 +13,7 @@ it with Whoosh's own writer) -- with much less work per posting, on every core:
   document numbers, to the chunk's file; it also pickles and compresses each stored document.
 * The parent writes the per-document data (stored fields, field lengths, sortable columns) as the
   chunks come back, in order, and at the end merges the chunks into the one postings file of a
-  single segment. A posting list is a chain of self-describing blocks, so a term found in several
+  single segment (a large merge is shared with a child process, see :func:`_merge`). A posting list is a chain of self-describing blocks, so a term found in several
   chunks gets its blocks laid end to end, without decoding them.
 
 Chunks are cut from the input alone (by characters of text), so the index is the same whatever
@@ -38,7 +38,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from hashlib import md5
-from itertools import compress, count, islice, repeat
+from itertools import compress, count, groupby, islice, repeat
 from operator import itemgetter, sub
 from pathlib import Path
 
@@ -423,8 +423,8 @@ class SegmentBuilder:
     :param workers: worker processes (``0`` or ``1``: analyse in this process)
     :param chunk_chars: characters of text per chunk (see :func:`chunk_chars_for`)
     :param on_chunk: called with the number of documents written so far, as chunks complete
-    :param prepare: a module-level function called in the workers with each document before it is
-        analysed (it may add fields, such as ones computed from the text); what it returns is
+    :param prepare: a module-level function called with each document before it is analysed (in
+        the worker analysing its chunk, or here when there are no workers) (it may add fields, such as ones computed from the text); what it returns is
         kept, in document order, in :attr:`extras`
     :param count_fields: fields whose terms' document counts are kept in :attr:`term_counts`
     """
@@ -563,9 +563,7 @@ class SegmentBuilder:
             self._collect(block=True)
         self.close()
         self.perdoc.close()
-        self.term_counts = _merge(
-            self.storage, self.segment, self.schema, self._chunks, self.count_fields, self.workers
-        )
+        self.term_counts = _merge(self.storage, self.segment, self._chunks, self.count_fields, self.workers)
         self.segment.set_doc_count(self._written)
         TOC(self.schema, [self.segment], 0).write(self.storage, INDEX_NAME)
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -579,6 +577,10 @@ class _PerDocWriter(W3PerDocWriter):
         # The stored column is PickleColumn(CompressedBytesColumn()): its innermost writer takes
         # the compressed pickle as it is.
         VarBytesColumn.Writer.add(self._colwriters["_stored"]._child, self._docnum, blob)
+
+
+#: The key of an entry of :func:`_entries`.
+_KEY = itemgetter(0)
 
 
 def _entries(stats: bytes, keys: bytes, number: int) -> Iterator[tuple]:
@@ -601,7 +603,7 @@ def _open_map(path: Path):
 PARALLEL_MERGE_TERMS = 200_000
 
 
-def _merge(storage, segment, schema, chunks: list[dict], count_fields=(), workers: int = 1) -> dict[bytes, int]:
+def _merge(storage, segment, chunks: list[dict], count_fields=(), workers: int = 1) -> dict[bytes, int]:
     """Write the segment's postings file and term table from the chunks' posting lists.
 
     With ``workers`` > 1 and enough terms, the fields are cut in two runs of about equal numbers of
@@ -623,7 +625,7 @@ def _merge(storage, segment, schema, chunks: list[dict], count_fields=(), worker
             part = Path(chunks[0]["path"]).with_name("merge-part")
             light = [{k: chunk[k] for k in ("path", "number", "terms")} for chunk in chunks]
             future = pool.submit(_merge_part, light, names, split, str(part), tuple(count_fields))
-        counts = _merge_fields(chunks, names, 0, split, out.file.write, termfile.add, 0, count_fields)
+        counts = _merge_fields(chunks, names, 0, split, out.file.write, termfile.add, count_fields)
         if part is not None:
             more = future.result()
             offset = out.file.tell()
@@ -662,15 +664,17 @@ def _merge_part(chunks: list[dict], names: list[str], first: int, path: str, cou
     part = Path(path)
     recorder = _TermRecorder()
     with open(part.with_suffix(".pst"), "wb") as out:
-        counts = _merge_fields(chunks, names, first, len(names), out.write, recorder.add, 0, count_fields)
+        counts = _merge_fields(chunks, names, first, len(names), out.write, recorder.add, count_fields)
     recorder.save(part)
     return dict(counts)
 
 
-def _merge_fields(chunks, names, first, last, write, add_term, offset, count_fields) -> dict[bytes, int]:
+def _merge_fields(chunks, names, first, last, write, add_term, count_fields) -> dict[bytes, int]:
     """Merge the posting lists of the fields ``names[first:last]`` (numbered by their place in
-    ``names``): each term's blocks go to ``write``, its key and info to ``add_term``."""
+    ``names``): each term's blocks go to ``write`` (offsets counted from 0), its key and info to
+    ``add_term``."""
     counts: dict[bytes, int] = defaultdict(int)
+    offset = 0
     maps = []
     try:
         postings = []
@@ -696,21 +700,10 @@ def _merge_fields(chunks, names, first, last, write, add_term, offset, count_fie
             ]
             merged = heapq.merge(*parts) if len(parts) > 1 else parts[0]
             counted = counts if name in count_fields else None
-            key = None
-            pieces: list = []
-            for entry in merged:
-                if entry[0] != key:
-                    if pieces:
-                        offset = _write_term(write, add_term, prefix + key, pieces, postings, offset)
-                        if counted is not None:
-                            counted[key] += sum(piece[2][1] for piece in pieces)
-                    key = entry[0]
-                    pieces = []
-                pieces.append(entry)
-            if pieces:
-                offset = _write_term(write, add_term, prefix + key, pieces, postings, offset)
+            for key, pieces in groupby(merged, key=_KEY):
+                offset, df = _write_term(write, add_term, prefix + key, list(pieces), postings, offset)
                 if counted is not None:
-                    counted[key] += sum(piece[2][1] for piece in pieces)
+                    counted[key] += df
     finally:
         stream = streams = parts = merged = None
         for buffer in maps:
@@ -720,7 +713,9 @@ def _merge_fields(chunks, names, first, last, write, add_term, offset, count_fie
     return counts
 
 
-def _write_term(write, add_term, key: bytes, pieces: list, postings: list, offset: int) -> int:
+def _write_term(write, add_term, key: bytes, pieces: list, postings: list, offset: int) -> tuple[int, int]:
+    """Write one term's blocks from its ``pieces`` (one per chunk holding it) and add its info;
+    returns the offset after it and its document frequency."""
     _, number, record = pieces[0]
     _, df, weight, minlb, maxlb, maxweight, minid, maxid, length, lastpos, lastlen, start = record
     if len(pieces) == 1:
@@ -754,7 +749,7 @@ def _write_term(write, add_term, key: bytes, pieces: list, postings: list, offse
                 maxid = p_maxid
     info = _TERMINFO.pack(0, weight, df, minlb, maxlb, maxweight, minid, maxid) + pack_long(offset) + pack_int(total)
     add_term(key, info)
-    return offset + total
+    return offset + total, df
 
 
 class _TermTableWriter(filetables.OrderedHashWriter):
@@ -769,11 +764,9 @@ class _TermTableWriter(filetables.OrderedHashWriter):
         self._pending_size = 0
 
     def add(self, key: bytes, value: bytes) -> None:
-        record = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
+        record, hashed = _record(key, value)
         position = self._position
         self.index.append(position)
-        # md5_hash(): the low 32 bits of the digest read as one big number are its last 4 bytes.
-        hashed = int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
         self.buckets[hashed & 255].append((hashed, position))
         self._pending.append(record)
         self._position = position + len(record)
@@ -811,7 +804,7 @@ class _TermTableWriter(filetables.OrderedHashWriter):
 
     def _write_hashes(self) -> None:
         self._flush()
-        pointer = struct.Struct("!Iq").pack
+        pointer = filetables._pointer.pack
         null = (0, 0)
         for entries in self.buckets:
             position = self.dbfile.tell()
@@ -826,9 +819,15 @@ class _TermTableWriter(filetables.OrderedHashWriter):
             self.dbfile.write(b"".join([pointer(h, a) for h, a in table]))
 
 
-_KEY_VALUE_LENGTHS = struct.Struct("!ii")
+def _record(key: bytes, value: bytes) -> tuple[bytes, int]:
+    """A term table record (Whoosh's: the two lengths, the key, the value) and its key's hash."""
+    # md5_hash(): the low 32 bits of the digest read as one big number are its last 4 bytes.
+    hashed = int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
+    return filetables._lengths.pack(len(key), len(value)) + key + value, hashed
+
+
 #: Where a term record's posting offset starts: after the two lengths, the key and the term info.
-_OFFSET_AFTER = _KEY_VALUE_LENGTHS.size + _TERMINFO.size
+_OFFSET_AFTER = filetables._lengths.size + _TERMINFO.size
 
 
 class _TermRecorder:
@@ -844,9 +843,9 @@ class _TermRecorder:
         self.offsets = array("q")
 
     def add(self, key: bytes, value: bytes) -> None:
-        record = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
+        record, hashed = _record(key, value)
         self.positions.append(self.size)
-        self.hashes.append(int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big"))
+        self.hashes.append(hashed)
         self.offsets.append(self.size + _OFFSET_AFTER + len(key))
         self.records.append(record)
         self.size += len(record)
