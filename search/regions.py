@@ -87,7 +87,8 @@ class Gazetteer:
                 self.by_name.setdefault(other, _Name(region, True, other in doubtful))
         self.province_names: dict[str, set[str]] = defaultdict(set)
         for name, entry in self.by_name.items():
-            self.province_names[self.province_of(entry.region)].add(name)
+            if not entry.doubtful:  # a doubtful name must not vouch for its own province
+                self.province_names[self.province_of(entry.region)].add(name)
         # Names by their first two characters, longest first, for longest-match scanning.
         starts: dict[str, list[str]] = defaultdict(list)
         for name in self.by_name:
