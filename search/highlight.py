@@ -143,16 +143,22 @@ def snippet(text: str, words, phrases=(), *, fragments: int = 3, width: int = 80
             chosen.append((lo, hi))
     chosen.sort()
 
-    parts = []
-    first = last = 0
+    # Windows snapped to sentence breaks may touch or overlap: those become one fragment.
+    ranges: list[list[int]] = []
     for lo, hi in chosen:
         lo, hi = _snap(folded, lo, hi)
+        if ranges and lo <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], hi)
+        else:
+            ranges.append([lo, hi])
+    parts = []
+    first = last = 0
+    for lo, hi in ranges:
         o_lo, o_hi = _to_original((lo, hi), origin)
         window = text[o_lo:o_hi]
         spans = _word_spans(window, set(words), o_lo) + _phrase_spans(window, phrases, o_lo)
         parts.append(render(text, spans, o_lo, o_hi))
-        first = o_lo if len(parts) == 1 else first
-        last = o_hi
+        first, last = (o_lo if len(parts) == 1 else first), o_hi
     # One ellipsis wherever text is left out: before, between and after the fragments.
     lead_in = Markup("…") if first > 0 else Markup("")
     tail = Markup("…") if last < len(text) else Markup("")

@@ -205,3 +205,31 @@ def test_snippet_fragments_are_joined_by_one_ellipsis():
     assert "<mark>三峡库区</mark>" in html and "<mark>武陵山区</mark>" in html
     assert html.startswith("…") and html.endswith("…")
     assert html.count("…") == 3 and "… …" not in html
+
+
+def test_snippet_windows_that_touch_become_one_fragment():
+    """Windows snapped to sentence breaks that meet or overlap show as one piece of text: an
+    ellipsis only stands where text is left out."""
+    import json
+    import re
+    from html import unescape
+    from pathlib import Path
+
+    from search.highlight import snippet
+
+    seeds = Path(__file__).resolve().parent.parent / "seeds" / "chongqing-1k.jsonl"
+    bodies = [json.loads(line)["body"] for line in seeds.read_text(encoding="utf-8").splitlines()[:300]]
+    # A seed article whose best windows about 重庆 meet at "…全覆盖。此次…".
+    body = next(b for b in bodies if "实现重庆主城5G网络全覆盖。此次" in b)
+    checked = [body] + bodies[:100]
+    for text in checked:
+        html = str(snippet(text, {"重庆"}))
+        plain = unescape(re.sub(r"</?mark>", "", html)).removeprefix("…").removesuffix("…")
+        pieces = plain.split(" … ")
+        at = None
+        for piece in pieces:
+            found = text.find(piece, at or 0)
+            assert found >= 0
+            assert at is None or found > at, "text is left out between two fragments"
+            at = found + len(piece)
+    assert "全覆盖。此次" in re.sub(r"</?mark>", "", str(snippet(body, {"重庆"})))
