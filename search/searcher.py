@@ -387,8 +387,8 @@ class NewsIndex:
         if sort == "date":
             options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
         clusters = self.copies()
-        # normalize() flattens nested ORs (as Whoosh's own parser does): the same documents and
-        # scores, with half the matcher tree to walk for every candidate document.
+        # normalize() as Whoosh's own parser does (our ranked groups are flat already; it tidies
+        # the And/AndNot/Require around them).
         runnable = _bounded_boosts(parsed.query.normalize())
         results, total, exact, partial = _run_limited(
             searcher, runnable, clusters if collapse else None, options, self.time_limit
@@ -496,22 +496,17 @@ class NewsIndex:
         """Up to ``limit`` articles most like this one (on its key terms), its own copies left out
         and other stories' copies collapsed; empty for an unknown id."""
         clusters = self.copies()
-        with self._whoosh().searcher() as searcher:
-            docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
-            if docnum is None:
-                return ()
-            stored = searcher.stored_fields(docnum)
-            found = related.more_like(searcher, stored, docnum, clusters, limit=limit)
-            plain = ParsedQuery("", wq.NullQuery, frozenset(), ())
-            return tuple(
-                self._extend(
-                    self._hit(searcher.stored_fields(other), score, plain),
-                    searcher.stored_fields(other),
-                    other,
-                    clusters,
-                )
-                for other, score in found
-            )
+        searcher = self._searcher()
+        docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
+        if docnum is None:
+            return ()
+        found = related.more_like(searcher, searcher.stored_fields(docnum), docnum, clusters, limit=limit)
+        plain = ParsedQuery("", wq.NullQuery, frozenset(), ())
+        hits = []
+        for other, score in found:
+            stored = searcher.stored_fields(other)
+            hits.append(self._extend(self._hit(stored, score, plain), stored, other, clusters))
+        return tuple(hits)
 
     def suggest(self, text: str, limit: int = 8) -> list[str]:
         """Completions of what a reader is typing: frequent words, then titles (a few microseconds)."""

@@ -55,8 +55,7 @@ def build(months: Iterable, date_from: str | date | None = None, date_to: str | 
     """
     counts = {}
     for facet in months:
-        value, count = (facet.value, facet.count) if hasattr(facet, "value") else (facet["value"], facet["count"])
-        counts[_month(value)] = count
+        counts[_month(facet.value)] = facet.count
     if not counts:
         return None
     start = _as_date(date_from)
