@@ -3,8 +3,9 @@
 Exact duplicates (the same body) are dropped while indexing (see the digest in
 :mod:`search.indexer`); this module finds *near* duplicates: a 新华社 story reprinted with another
 headline, a ``原标题：`` line, a dateline or an editor's name added, a paragraph cut. After a rebuild
-has written its documents, :func:`write` reads every stored body once, computes a MinHash of its
-character 5-grams (datasketch), finds candidate pairs with MinHash LSH, keeps the pairs that were
+has written its documents, :func:`write` takes the MinHash of each body's character 5-grams
+(datasketch; computed by the rebuild's workers with :func:`signature`, or here from the stored
+bodies), finds candidate pairs with MinHash LSH, keeps the pairs that were
 published within :data:`WINDOW_DAYS` of each other (undated articles pass) and whose exact Jaccard
 similarity is at least :data:`THRESHOLD`, and joins them into clusters. The
 clusters go beside the index as ``copies.json`` (one generation, one file), loaded once per process.

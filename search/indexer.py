@@ -8,9 +8,10 @@ An index directory holds generations::
       build-<stamp>/     a rebuild under way (or left by one that died; removed by the next)
       .write.lock        held by the one process writing (rebuild or update)
 
-A rebuild writes a new generation beside the served one and then replaces ``CURRENT``; readers
-that still hold the previous generation keep reading it (it is kept until the next rebuild), and
-readers that open the index afterwards see the new one. A rebuild killed at any moment leaves
+A rebuild (or an update, :mod:`search.updater`) writes a new generation beside the served one and
+then replaces ``CURRENT``; readers that still hold the previous generation keep reading it (the
+one before the current is kept, and any other for :data:`GRACE` seconds after it was replaced),
+and readers that open the index afterwards see the new one. A rebuild killed at any moment leaves
 ``CURRENT`` and its generation untouched.
 """
 

@@ -49,7 +49,9 @@ _ANY = "text"
 #: The list of minor words in ``search/data/``.
 MINOR_WORDS = "minorwords.txt"
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "＂": '"', "„": '"'})
+#: Every character the parser reads as a quotation mark.
+QUOTE_MARKS = '"“”「」『』＂„'
+_QUOTES = str.maketrans({mark: '"' for mark in QUOTE_MARKS})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 

@@ -1,9 +1,11 @@
 """Data computed over a whole generation after its documents are written, kept beside it.
 
-A rebuild calls :func:`write` on the finished build directory, before it is published: one pass
-over the stored articles feeds the near-duplicate clustering (:mod:`search.copies`,
-``copies.json``) and the suggestions (:mod:`search.suggest`, ``suggest.tsv``, from the index's
-words and the titles). :class:`search.NewsIndex` loads each file once per process and generation.
+A rebuild or an update calls :func:`write` on the finished build directory, before it is
+published, for the near-duplicate clusters (:mod:`search.copies`, ``copies.json``) and the
+suggestions (:mod:`search.suggest`, ``suggest.tsv``, from the index's words and the titles). A
+rebuild hands over what it already holds (:class:`Built`: a few stored fields, the MinHash
+signatures its workers computed, the word counts of the merge); an update has the stored articles
+and the term index read again. :class:`search.NewsIndex` loads each file once per process and generation.
 """
 
 from __future__ import annotations

@@ -62,9 +62,8 @@ from .indexer import (
 )
 from .schema import build_schema
 from .sources import Article, read_sources, source_files
+from .writer import INDEX_NAME
 
-#: The name Whoosh gives the index inside a generation (its files are ``MAIN_*`` and ``_MAIN_*``).
-_INDEX_NAME = whoosh_index._DEF_INDEX_NAME
 #: Stored fields compared, besides ``digest`` and ``path``, to tell whether an article changed.
 _COMPARED = (fields.TITLE, fields.BODY, fields.SOURCE, fields.URL, fields.BYLINE)
 
@@ -369,7 +368,8 @@ def _link_generation(served: Path, build: Path) -> None:
     everything else (our metadata, the sidecar files): those are written anew, never through a link."""
     build.mkdir()
     for entry in served.iterdir():
-        whoosh_file = entry.name.startswith((f"{_INDEX_NAME}_", f"_{_INDEX_NAME}_"))
+        # The index's own files (``MAIN_*`` and ``_MAIN_*``).
+        whoosh_file = entry.name.startswith((f"{INDEX_NAME}_", f"_{INDEX_NAME}_"))
         if not entry.is_file() or not whoosh_file or entry.name.endswith("WRITELOCK"):
             continue
         target = build / entry.name

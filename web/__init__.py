@@ -5,7 +5,7 @@ from defaults, then ``NEWS_SEARCH_*`` environment variables (``NEWS_SEARCH_INDEX
 the ``config`` mapping given by the caller (the ``news-search serve`` command or a test).
 
 Nothing is opened at import time or in ``create_app``: the app holds one :class:`search.NewsIndex`
-per process, which opens the index at the first request, gives each search its own Whoosh searcher
+per process, which opens the index at the first request, keeps one Whoosh searcher per thread
 and notices a rebuilt index at the next search, so a running server serves a new index without a
 restart.
 """

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from search import IndexNotFound, NewsIndex, QueryError, SearchError, timeline
 from search.indexer import current_generation
-from search.query import MAX_QUERY_LENGTH
+from search.query import MAX_QUERY_LENGTH, QUOTE_MARKS
 from search.searcher import MAX_PAGE, SORTS, to_datetime
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,6 @@ SUGGESTIONS = 8
 RELATED = 5
 #: Words of a query that found nothing tried one at a time as suggestions.
 SUGGESTED_WORDS = 8
-#: Quote characters a reader may type around a phrase.
-QUOTES = '"“”「」『』＂'
 
 
 class BadParameter(Exception):
@@ -320,7 +318,7 @@ def _suggestions(params: SearchParams, did_you_mean: str | None = None, most: in
     if params.filtered:
         unfiltered = replace(params, source="", region="", date_from="", date_to="")
         candidates.append(("不限来源、地区和日期", unfiltered, False))
-    unquoted = params.q.translate({ord(c): " " for c in QUOTES}).strip()
+    unquoted = params.q.translate({ord(c): " " for c in QUOTE_MARKS}).strip()
     if unquoted != params.q and unquoted:
         candidates.append((unquoted, replace(params, q=unquoted), False))
     words = unquoted.split()
@@ -334,7 +332,7 @@ def _suggestions(params: SearchParams, did_you_mean: str | None = None, most: in
             continue
         seen.add(candidate)
         try:
-            total = candidate.search().total
+            total = candidate.search(snippets=False).total  # only the count is shown
         except QueryError:
             continue
         if total:
