@@ -26,13 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search import analysis  # noqa: E402
+from search.bench import DEFAULT_CORPUS  # noqa: E402
 
 
 def _corpus_path(given: str | None) -> Path:
     if given:
         return Path(given)
     for candidate in (
-        ROOT.parent.parent / "shared" / "corpus" / "news.jsonl.gz",
+        DEFAULT_CORPUS,
         ROOT / "tests" / "fixtures" / "chongqing-200.jsonl",
     ):
         if candidate.exists():

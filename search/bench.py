@@ -143,16 +143,16 @@ def _articles(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def _queries(eval_dir: Path) -> dict[str, list[str]]:
-    def column(name):
-        path = eval_dir / name
-        if not path.exists():
-            return []
-        return [
-            line.split("\t", 1)[1].strip() for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line
-        ]
+#: The query lists of the evaluation folder that the benchmark times.
+QUERY_FILES = {"keywords": "keyword-queries-dev.tsv", "questions": "queries-dev.tsv"}
 
-    return {"keywords": column("keyword-queries-dev.tsv") + EXTRA_KEYWORDS, "questions": column("queries-dev.tsv")}
+
+def _queries(eval_dir: Path) -> dict[str, list[str]]:
+    from search.evaluate import read_queries
+
+    lists = {name: list(read_queries(eval_dir / file).values()) for name, file in QUERY_FILES.items()}
+    lists["keywords"] += EXTRA_KEYWORDS
+    return lists
 
 
 # Steps (each runs in its own process) ----------------------------------------------------------------
@@ -506,8 +506,9 @@ def main(argv=None) -> None:
     args.corpus, args.eval = args.corpus.resolve(), args.eval.resolve()
     if not args.corpus.exists():
         parser.error(f"no corpus at {args.corpus}: give --corpus FILE (or set NEWS_SEARCH_SHARED)")
-    if not all(_queries(args.eval).values()):
-        parser.error(f"no query lists in {args.eval}: give --eval DIR")
+    missing = [file for file in QUERY_FILES.values() if not (args.eval / file).is_file()]
+    if missing:
+        parser.error(f"no {', '.join(missing)} in {args.eval}: give --eval DIR")
     if args.step:
         print(json.dumps(STEPS[args.step](args)))
         return
