@@ -50,6 +50,8 @@ NUM_PERM = 128
 #: articles would otherwise cost time for nothing).
 MAX_CHARS = 2000
 _SEED = 8
+#: Bytes of a :func:`signature` (four per permutation).
+SIGNATURE_BYTES = 4 * NUM_PERM
 
 _NONWORD = re.compile(r"[\W_]+")
 

@@ -273,6 +273,7 @@ def _known(article: Article) -> dict:
         fields.TITLE: article.title,
         fields.SOURCE: article.source,
         fields.PUBLISHED: article.published,
+        fields.DIGEST: article.digest,
     }
 
 

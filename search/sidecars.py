@@ -18,52 +18,90 @@ from whoosh import index as whoosh_index
 from . import copies, suggest
 from . import schema as fields
 
+#: The MinHash signature of every article of a generation, by the digest of its body: an update
+#: computes only those of articles it has not seen (``signatures.keys`` holds the digests in order).
+SIGNATURES = "signatures.bin"
 
-def write(generation: Path, built: Built | None = None) -> dict:
+
+def write(generation: Path, built: Built | None = None, previous: Path | None = None) -> dict:
     """Write the sidecar files of a finished generation; returns figures for its metadata.
 
     :param built: what the rebuild already knows of each document (saves reading every stored
-        document again); without it, everything is read from the generation
+        document again); without it, the stored documents are read from the generation
+    :param previous: the generation this one was updated from: the signatures of the bodies it
+        already held are taken from there instead of being computed again
     """
     ix = whoosh_index.open_dir(str(generation))
     try:
         with ix.reader() as reader:
             documents = reader.doc_count_all()
-            titles: list[tuple[int, str]] = []
-
-            def stored_articles():
-                if built is not None:
-                    for docnum, stored in enumerate(built.stored):
-                        titles.append((docnum, stored[fields.TITLE]))
-                        yield docnum, stored
-                    return
-                for docnum, stored in reader.iter_docs():
-                    titles.append((docnum, stored.get(fields.TITLE, "")))
-                    yield docnum, stored
+            if built is None:
+                articles, signatures = _read(reader, _load_signatures(previous))
+                counted = None
+            else:
+                articles, signatures, counted = list(enumerate(built.stored)), built.signatures, built.term_counts
 
             def body_of(docnum: int) -> str:
                 return reader.stored_fields(docnum).get(fields.BODY, "")
 
-            signatures = built.signatures.__getitem__ if built is not None else None
-            found = copies.write(generation, stored_articles(), documents, fields, body_of, signatures)
+            by_docnum = dict(zip((docnum for docnum, _ in articles), signatures, strict=True))
+            found = copies.write(generation, articles, documents, fields, body_of, by_docnum.__getitem__)
             clusters = copies.Copies.load(generation, documents)
-            weighted = ((title, 1 + len(clusters.others(docnum))) for docnum, title in titles)
-            counted = built.term_counts if built is not None else None
+            weighted = ((stored[fields.TITLE], 1 + len(clusters.others(docnum))) for docnum, stored in articles)
             words = suggest.write(generation, reader, weighted, fields, counted)
     finally:
         ix.close()
+    _save_signatures(generation, [stored[fields.DIGEST] for _, stored in articles], signatures)
     return {"copies": found, "suggestions": words}
+
+
+def _read(reader, known: dict[str, bytes | None]) -> tuple[list[tuple[int, dict]], list[bytes | None]]:
+    """The stored articles of a generation and their signatures (from ``known`` by digest, else
+    computed from the body)."""
+    articles, signatures = [], []
+    for docnum, stored in reader.iter_docs():
+        digest = stored.get(fields.DIGEST, "")
+        signature = known[digest] if digest in known else copies.signature(stored.get(fields.BODY, ""))
+        light = {name: stored.get(name) for name in (fields.ID_FIELD, fields.SOURCE, fields.PUBLISHED)}
+        articles.append((docnum, {**light, fields.TITLE: stored.get(fields.TITLE, ""), fields.DIGEST: digest}))
+        signatures.append(signature)
+    return articles, signatures
+
+
+_NONE = bytes(copies.SIGNATURE_BYTES)  # a body too short to compare (no MinHash is all zeros)
+
+
+def _save_signatures(generation: Path, digests: list[str], signatures: list[bytes | None]) -> None:
+    with open(generation / SIGNATURES, "wb") as out:
+        out.writelines(signature or _NONE for signature in signatures)
+    (generation / SIGNATURES).with_suffix(".keys").write_text("\n".join(digests), encoding="utf-8")
+
+
+def _load_signatures(generation: Path | None) -> dict[str, bytes | None]:
+    """The signatures saved beside ``generation`` by digest (empty when there are none)."""
+    if generation is None:
+        return {}
+    try:
+        blob = (generation / SIGNATURES).read_bytes()
+        digests = (generation / SIGNATURES).with_suffix(".keys").read_text(encoding="utf-8").split("\n")
+    except OSError:
+        return {}
+    size = copies.SIGNATURE_BYTES
+    if len(blob) != size * len(digests):
+        return {}  # not written by this version: compute them again
+    pieces = (blob[i : i + size] for i in range(0, len(blob), size))
+    return {digest: (None if piece == _NONE else piece) for digest, piece in zip(digests, pieces, strict=True)}
 
 
 @dataclass
 class Built:
     """What a rebuild knows of each document once it is written, in document order: a few stored
-    fields (id, title, source, date) and the body's MinHash (:func:`search.copies.signature`); and
-    the number of documents holding each title and body word, summed over both fields."""
+    fields (id, title, source, date, digest) and the body's MinHash (:func:`search.copies.signature`);
+    and the number of documents holding each title and body word, summed over both fields."""
 
     stored: list[dict] = field(default_factory=list)
     signatures: list[bytes | None] = field(default_factory=list)
     term_counts: dict[bytes, int] | None = None
 
 
-__all__ = ["Built", "write"]
+__all__ = ["SIGNATURES", "Built", "write"]

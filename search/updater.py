@@ -406,7 +406,7 @@ def _write(
         finally:
             index.close()
         # Copies and suggestions are computed over the whole generation (document numbers change).
-        extras = sidecars.write(build)
+        extras = sidecars.write(build, previous=served)  # signatures of unchanged bodies reused
         meta = read_meta(served)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         meta.setdefault("rebuilt_at", meta.get("built_at"))

@@ -335,3 +335,31 @@ def test_update_recomputes_copies_and_leaves_the_served_sidecars_alone(tmp_path,
     hits = NewsIndex.open(ix).search("东溪古镇").hits
     assert len(hits) == 1 and hits[0].copies == 1  # the reprint is known as a copy of the story
     assert {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv")} == sidecars
+
+
+def test_update_takes_unchanged_bodies_signatures_from_the_served_generation(tmp_path, src):
+    """The MinHash of an unchanged body is read from the generation it was served in, not computed
+    again; new bodies get theirs computed; the files hold the same as a computation from scratch."""
+    from search import sidecars
+
+    ix = tmp_path / "ix"
+    NewsIndex.rebuild([src], ix)
+    served = current_generation(ix)
+    digests = (served / "signatures.keys").read_text(encoding="utf-8").split("\n")
+    blob = bytearray((served / sidecars.SIGNATURES).read_bytes())
+    size = len(blob) // len(digests)
+    assert size == 512 and len(digests) == NewsIndex.open(ix).doc_count
+    fresh = {digest: bytes(blob[i * size : (i + 1) * size]) for i, digest in enumerate(digests)}
+    # Mark the first article's saved signature: an update that reuses it carries the mark over.
+    blob[:size] = b"\x07" * size
+    (served / sidecars.SIGNATURES).write_bytes(bytes(blob))
+
+    write_jsonl(src / "c.jsonl", records("c", 3, "黔江"))
+    NewsIndex.update([src], ix)
+    generation = current_generation(ix)
+    new_digests = (generation / "signatures.keys").read_text(encoding="utf-8").split("\n")
+    new_blob = (generation / sidecars.SIGNATURES).read_bytes()
+    saved = {digest: new_blob[i * size : (i + 1) * size] for i, digest in enumerate(new_digests)}
+    assert len(saved) == len(fresh) + 3
+    assert saved[digests[0]] == b"\x07" * size, "the unchanged body's signature was reused"
+    assert all(saved[d] == fresh[d] for d in digests[1:])
