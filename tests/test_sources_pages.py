@@ -213,3 +213,11 @@ def test_bom_crlf_and_full_width_spaces(tmp_path):
     utf16 = tmp_path / "seed16.txt"
     utf16.write_bytes(SEED_PAGE.read_text(encoding="utf-8").encode("utf-16"))
     assert read_one(utf16).body == original.body
+
+
+def test_boilerplate_lines_in_traditional_characters_are_recognised():
+    """The classifiers read lines through the same traditional-to-simplified table as the analysis."""
+    from search.sources import boilerplate as bp
+
+    assert bp.is_contact("廣告服務") and bp.is_contact("聯繫我們")
+    assert bp.lead_byline("本報訊（記者 張三）重慶市今天召開會議") == "記者 張三"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ..traditional import to_simplified
+
 STRIP = _STRIP = " \t\r\n\u3000\xa0\ufeff\u200b\u2002\u2003"
 _BULLETS = "•·●◆◇■□▪▶►▸>|*" + _STRIP
 _SENTENCE = re.compile(r"[。！？!?；;]")
@@ -67,7 +69,7 @@ _REPORTER_VERBS = re.compile(
     r"^(?:获悉|了解|从|在|近日|日前|昨日|今日|今天|昨天|来到|走进|看到|注意到|发现|采访|获得|得知|调查|探访|实地|随|跟随|\d)"
 )
 _NAMES = re.compile(r"^(?:[\u4e00-\u9fffA-Za-z·]{2,6}(?:[\s、，,/／]+|$)){1,8}$")
-_REPORTER_WORD = re.compile(r"[记記]者|通[讯訊]|[实實][习習]生")
+_REPORTER_WORD = re.compile(r"记者|通讯|实习生")
 _LEAD_BYLINE = re.compile(
     r"(?:本报讯|讯|电|报道)\s*[（(]\s*((?:(?:本报|特约|见习|实习)?记者|通讯员|实习生)[^）()（]{1,40})[）)]"
 )
@@ -84,20 +86,10 @@ _SOURCE_NAME = re.compile(
 _NOT_SOURCE = re.compile(r"发布|时间|作者|编辑|记者|字号|评论|阅读|浏览|分享|来源|当前|位置|首页|返回|^本[网报台站社]$")
 
 
-# Traditional forms of the characters the classifiers look for: lines are matched in simplified
-# form (one character for one, so match positions hold in the original), and kept as written.
-_SIMPLIFY = str.maketrans(
-    "來編輯責記訊員權載發時間關閉頁網報麼與專導當這為們說開於從還後將對應點擊覽閱讀評論顯題號碼電話傳聯絡區縣鄉鎮錄圖攝審轉並訪獲瀏稿製據頻臺實習聲",
-    "来编辑责记讯员权载发时间关闭页网报么与专导当这为们说开于从还后将对应点击览阅读评论显题号码电话传联络区县乡镇录图摄审转并访获浏稿制据频台实习声",
-)
-
-
-_TRADITIONAL = re.compile("[" + "".join(chr(code) for code in _SIMPLIFY) + "]")
-
-
 def simplified(line: str) -> str:
-    """``line`` with the traditional characters the classifiers know written in simplified form."""
-    return line.translate(_SIMPLIFY) if _TRADITIONAL.search(line) else line
+    """``line`` with traditional characters in simplified form (one character for one, so match
+    positions hold in the original; lines are kept as written)."""
+    return to_simplified(line)
 
 
 def clean_line(line: str) -> str:
@@ -167,9 +159,10 @@ def byline_of(line: str) -> str | None:
 def lead_byline(paragraph: str) -> str | None:
     """The reporters named at the start of a lead: 本报讯（记者 张三 通讯员 李四）."""
     head = paragraph[:80]
-    if not _REPORTER_WORD.search(head):
+    plain = simplified(head)
+    if not _REPORTER_WORD.search(plain):
         return None
-    match = _LEAD_BYLINE.search(simplified(head))
+    match = _LEAD_BYLINE.search(plain)
     return head[match.start(1) : match.end(1)].strip() if match else None
 
 
