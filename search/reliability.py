@@ -204,10 +204,10 @@ def _words(sources: list[str], most: int = 40) -> list[str]:
 # Writers -----------------------------------------------------------------------------------------------
 
 
-def _child_env() -> dict:
+def child_env() -> dict:
+    """The environment for a child Python that imports this checkout's ``search`` and ``web``."""
     root = str(Path(__file__).resolve().parent.parent)
-    path = os.environ.get("PYTHONPATH")
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, path])))
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
 
 
 def _writer_args(kind: str, drill: Drill, wait: float) -> list[str]:
@@ -222,7 +222,7 @@ def _writer_args(kind: str, drill: Drill, wait: float) -> list[str]:
 def _start_writer(kind: str, drill: Drill, wait: float = 60) -> subprocess.Popen:
     return subprocess.Popen(
         _writer_args(kind, drill, wait),
-        env=_child_env(),
+        env=child_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -400,48 +400,61 @@ def _get(host: str, port: int, path: str, timeout: float = 60) -> tuple[int, byt
         connection.close()
 
 
+@dataclass
+class Server:
+    """A running ``news-search serve``: its address, process and the file its stderr goes to."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def stderr(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
 @contextlib.contextmanager
-def _server(index: Path, threads: int) -> Iterator[tuple[str, int, subprocess.Popen]]:
-    """``news-search serve`` on a free port; yields its host, port and process."""
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "search.cli",
-                "serve",
-                "--index",
-                str(index),
-                "--port",
-                "0",
-                "--threads",
-                str(threads),
-            ],
-            env=_child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-        )
+def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
+    """Start ``news-search serve --port 0 ARGS`` and yield it once it listens; stop it afterwards.
+
+    The port is the one the server reports ("Listening on http://127.0.0.1:PORT/"), so there is
+    no race for a free port. (The end-to-end tests use it too.)
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "stderr.txt"
+        with open(log, "wb") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "search.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=child_env(),
+                cwd=tmp,
+            )
         try:
-            deadline = time.monotonic() + 120
-            address = None
-            while address is None:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"the server did not start: {log.read().decode(errors='replace')[-500:]}")
-                ready, _, _ = select.select([process.stdout], [], [], 0.2)
-                if ready:
-                    found = re.search(r"Listening on (http://\S+?)/?$", process.stdout.readline().decode().strip())
-                    address = found and urlsplit(found.group(1))
-            yield address.hostname, address.port, process
+            url = _wait_for_address(process, log, timeout)
+            yield Server(url, process, log)
         finally:
             process.terminate()
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait()
+                process.wait(10)
             process.stdout.close()
+
+
+def _wait_for_address(process: subprocess.Popen, log: Path, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline().decode("utf-8", "replace")
+            found = re.search(r"Listening on (http://\S+?)/?$", line.strip())
+            if found:
+                return found.group(1)
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}): {log.read_text(errors='replace')}")
+    raise TimeoutError(f"the server did not listen within {timeout:g} s: {log.read_text(errors='replace')}")
 
 
 def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, threads: int = 4) -> LoadFigures:
@@ -457,7 +470,9 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
     stop = threading.Event()  # clients and writers
     writers_done = threading.Event()  # the monitor
 
-    with _server(drill.index, threads) as (host, port, process):
+    with serve("--index", str(drill.index.resolve()), "--threads", str(threads)) as server:
+        address = urlsplit(server.url)
+        host, port, process = address.hostname, address.port, server.process
 
         def client(seed: int) -> None:
             requests = _requests(drill, random.Random(seed))
