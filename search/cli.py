@@ -107,6 +107,11 @@ def index_rebuild(sources, index_dir, as_json, strict, silent, field_options):
         f"Indexed {summary.indexed} articles from {summary.files} files in {summary.seconds:.1f} s"
         f" ({summary.duplicates} duplicates, {len(summary.skipped)} skipped) -> {summary.index_dir}"
     )
+    _echo_skipped(summary)
+
+
+def _echo_skipped(summary) -> None:
+    """Each file or record a rebuild or update skipped, and the counts per reason (on stderr)."""
     for skipped in summary.skipped:
         where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
         click.echo(f"  skipped {where}: {skipped.reason}", err=True)
@@ -199,9 +204,7 @@ def index_update(sources, index_dir, prune, as_json, strict, silent, field_optio
         f" from {summary.files} files in {summary.seconds:.1f} s; {summary.documents} articles"
         f" -> {summary.index_dir}"
     )
-    for skipped in summary.skipped:
-        where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
-        click.echo(f"  skipped {where}: {skipped.reason}", err=True)
+    _echo_skipped(summary)
 
 
 @cli.command("search")
