@@ -158,6 +158,28 @@ def test_remembered_clauses_segment_as_jieba_does():
         assert list(_cut(seg, folded)) == list(seg.cut(folded))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "买买买，走走走走走，轰轰轰",  # equal scores both ways: jieba takes the longer word first
+        "盯住盯紧盯实",  # a tie three words deep (盯+紧盯 against 盯紧+盯), then the HMM
+        "还几位男子跑到湖边手牵着手站在冰面上",
+        "郭炘蔚】说，㐀㐁是生僻字",  # characters jieba's dictionary does not have
+        "渝东北三峡库区城镇群和渝东南武陵山区城镇群",
+    ],
+)
+def test_clause_cutter_gives_jiebas_words(text):
+    import jieba
+
+    from search.analysis import _cutter, segmenter
+
+    seg = segmenter()
+    clauses = [c for c in jieba.re_han_default.split(fold(text)[0]) if jieba.re_han_default.match(c)]
+    assert clauses
+    for clause in clauses:
+        assert _cutter(seg)(clause) == list(seg._Tokenizer__cut_DAG(clause))
+
+
 def test_bigrams_split_latin_from_ideographs():
     grams = bigrams("GPT4发布时间")
     assert [(g.text, g.start, g.end) for g in grams] == [("gpt4", 0, 4), ("发布", 4, 6), ("布时", 5, 7), ("时间", 6, 8)]
