@@ -312,6 +312,7 @@ class _ClauseCutter:
 
     def __init__(self, seg, hmm):
         self.freq = seg.FREQ
+        self.total = seg.total
         self.logtotal = math.log(seg.total)
         self.weights = {f: math.log(f) - self.logtotal for f in set(self.freq.values()) if f}
         self.hmm = hmm
@@ -391,8 +392,11 @@ _cutters: dict[int, _ClauseCutter] = {}
 
 
 def _cutter(seg) -> _ClauseCutter:
+    """The clause cutter of ``seg``: made again, and the clauses remembered forgotten, if its
+    dictionary changed (nothing here changes one once :func:`segmenter` has loaded it)."""
     cutter = _cutters.get(id(seg))
-    if cutter is None or cutter.freq is not seg.FREQ:
+    if cutter is None or cutter.freq is not seg.FREQ or cutter.total != seg.total:
+        _clause_caches.pop(id(seg), None)
         cutter = _cutters[id(seg)] = _ClauseCutter(seg, _import_jieba().finalseg.cut)
     return cutter
 

@@ -180,6 +180,22 @@ def test_clause_cutter_gives_jiebas_words(text):
         assert _cutter(seg)(clause) == list(seg._Tokenizer__cut_DAG(clause))
 
 
+def test_a_changed_dictionary_is_seen():
+    import jieba
+
+    from search.analysis import _cut, cache_dir
+
+    seg = jieba.Tokenizer()  # a private one: the shared segmenter is never changed
+    seg.tmp_dir = str(cache_dir())
+    seg.initialize()
+    text = "渝东北三峡库区城镇群"
+    before = list(_cut(seg, text))
+    seg.add_word("库区城镇群", 1_000_000)  # changes the dictionary and its total in place
+    after = list(_cut(seg, text))
+    assert "库区城镇群" not in before and "库区城镇群" in after
+    assert after == list(seg.cut(text))
+
+
 def test_bigrams_split_latin_from_ideographs():
     grams = bigrams("GPT4发布时间")
     assert [(g.text, g.start, g.end) for g in grams] == [("gpt4", 0, 4), ("发布", 4, 6), ("布时", 5, 7), ("时间", 6, 8)]
