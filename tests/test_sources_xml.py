@@ -1,5 +1,7 @@
 """<doc> records: SogouCS/SogouCA exports and per-article chinanews files."""
 
+import codecs
+import io
 import json
 import re
 from datetime import datetime
@@ -134,3 +136,27 @@ def test_declared_encoding_is_honoured(tmp_path):
     (tmp_path / "gbk.xml").write_bytes(text.encode("gbk"))
     (article,), errors = read([tmp_path / "gbk.xml"])
     assert errors == [] and article.title == "重庆高速车流恢复至去年同期水平"
+
+
+def test_the_encoding_of_the_first_piece_reads_the_rest(tmp_path, monkeypatch):
+    """A file read in pieces: the codec that read the first one reads the others, whatever it was."""
+    from search.sources import docxml
+
+    utf8, _ = read([SOGOU])
+    expected = [(a.id, a.title, a.body) for a in utf8]
+    assert len(expected) > 3
+    data = SOGOU.read_text(encoding="utf-8")
+    cases = {
+        "gb18030.dat": (data.encode("gb18030"), 2048, 0),
+        "bom.dat": (codecs.BOM_UTF8 + data.encode("utf-8"), 2048, 0),
+        # One bad byte in the first record: that piece (big enough to be repaired) is read as
+        # UTF-8 with one character replaced, and so are the next ones.
+        "badbyte.dat": (data.encode("utf-8").replace(b"<content>", b"<content>\xff", 1), 8192, 1),
+    }
+    for name, (raw, chunk, repaired) in cases.items():
+        monkeypatch.setattr(docxml, "CHUNK", chunk)  # instead of 4 MB: the file is read in pieces
+        assert len(list(docxml._chunks(io.BytesIO(raw)))) > 1
+        (tmp_path / name).write_bytes(raw)
+        articles, _errors = read([tmp_path / name])
+        got = [(a.id, a.title, a.body) for a in articles]
+        assert got[repaired:] == expected[repaired:], name

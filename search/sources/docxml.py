@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from ..errors import SourceError
 from .article import Article
-from .encoding import declared_encoding, decode
+from .encoding import declared_encoding, decode_as
 from .records import FieldMap, RecordError, record_article
 
 CHUNK = 4 << 20
@@ -89,13 +89,13 @@ def read_doc_records(
     for piece, last in _chunks(handle):
         if encoding is None:
             hint = declared_encoding(piece)
-            text = decode(piece, path, hint)
-            encoding = _encoding_of(piece, text, hint)
+            text, encoding = decode_as(piece, path, hint)
         else:
             try:
                 text = piece.decode(encoding)
             except UnicodeDecodeError:
-                text = decode(piece, path)
+                # The first piece was plain ASCII (read as UTF-8), or this one is damaged.
+                text, encoding = decode_as(piece, path, hint)
         position = 0
         while True:
             start = _DOC_START.search(text, position)
@@ -121,18 +121,6 @@ def read_doc_records(
         line += piece.count(b"\n")
     if not found:
         raise SourceError(path, "not a <doc> file: no <doc> record found")
-
-
-def _encoding_of(piece: bytes, text: str, hint: str | None) -> str:
-    for encoding in ("utf-8", hint, "gb18030", "big5", "cp950", "big5hkscs"):
-        if not encoding:
-            continue
-        try:
-            if piece.decode(encoding) == text:
-                return encoding
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return "gb18030"
 
 
 def _article(

@@ -67,36 +67,53 @@ def decode(data: bytes, path: str, hint: str | None = None) -> str:
     :param hint: the encoding the file says it has (XML declaration, HTML meta), tried after UTF-8
     :raises SourceError: for an empty or binary file, or one in no encoding we can tell
     """
+    return decode_as(data, path, hint)[0]
+
+
+#: After a byte-order mark, the codec that reads the rest of the file (which has no mark of its own).
+_AFTER_BOM = {
+    codecs.BOM_UTF32_LE: "utf-32-le",
+    codecs.BOM_UTF32_BE: "utf-32-be",
+    codecs.BOM_UTF8: "utf-8",
+    codecs.BOM_UTF16_LE: "utf-16-le",
+    codecs.BOM_UTF16_BE: "utf-16-be",
+}
+
+
+def decode_as(data: bytes, path: str, hint: str | None = None) -> tuple[str, str]:
+    """:func:`decode`, and the encoding that read the text: the one to try first on the next bytes
+    of the same file (read in pieces)."""
     if not data.strip(b" \t\r\n\x0b\x0c\x00") or data in (bom for bom, _ in _BOMS):
         raise SourceError(path, "empty file")
     bom = bom_encoding(data)
     if bom:
         try:
-            return data.decode(bom)
+            text = data.decode(bom)
         except UnicodeDecodeError as error:
             raise SourceError(path, f"unknown text encoding: bad {bom} text at byte {error.start}") from None
+        return text, next(after for mark, after in _AFTER_BOM.items() if data.startswith(mark))
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as error:
         if error.end == len(data) and error.start >= len(data) - 3:
             # A file cut off inside its last character: the rest is good UTF-8.
             try:
-                return data[: error.start].decode("utf-8")
+                return data[: error.start].decode("utf-8"), "utf-8"
             except UnicodeDecodeError:
                 pass
     if looks_binary(data):
         raise SourceError(path, "binary file, not text")
     if hint and hint not in ("utf-8", "ascii"):
         try:
-            return data.decode(hint)
+            return data.decode(hint), hint
         except (UnicodeDecodeError, LookupError):
             pass
     detected = _detect_chinese(data)
     if detected is not None:
-        return detected[0]
-    text = _repair(data)
-    if text is not None:
-        return text
+        return detected
+    repaired = _repair(data)
+    if repaired is not None:
+        return repaired
     raise SourceError(path, "unknown text encoding: not UTF-8, GB18030/GBK or Big5")
 
 
@@ -117,15 +134,16 @@ def _detect_chinese(data: bytes) -> tuple[str, str] | None:
     return str(best), codecs.lookup(best.encoding).name
 
 
-def _repair(data: bytes) -> str | None:
-    """UTF-8 or GB18030 text with a few bad bytes (a cut or a corrupt sector), those bytes replaced."""
+def _repair(data: bytes) -> tuple[str, str] | None:
+    """UTF-8 or GB18030 text with a few bad bytes (a cut or a corrupt sector), those bytes replaced;
+    and which of the two it was."""
     for encoding in ("utf-8", "gb18030"):
         text = data.decode(encoding, errors="replace")
         bad = text.count("\ufffd")
         cjk = len(_CJK.findall(text))
         # No bad byte at all means the detector found the text itself implausible: not ours to repair.
         if bad and bad * REPAIRABLE <= cjk:
-            return text
+            return text, encoding
     return None
 
 
