@@ -407,7 +407,11 @@ class NewsIndex:
             counts, partial = _facets_limited(
                 searcher, runnable, (start, end, source, region), self.time_limit, partial
             )
-        suggestion = self.did_you_mean(query) if total == 0 and page == 1 else None
+        suggestion = None
+        if total == 0 and page == 1:
+            suggestion = self.did_you_mean(
+                query, date_from=start, date_to=end, source=source, region=region, collapse=collapse
+            )
         took = (time.perf_counter() - started) * 1000
         result = SearchPage(
             query=parsed.text,
@@ -512,8 +516,12 @@ class NewsIndex:
         """Completions of what a reader is typing: frequent words, then titles (a few microseconds)."""
         return self._suggester().complete(text, limit)
 
-    def did_you_mean(self, query: str) -> str | None:
-        """A query one typo away from ``query`` that finds something, or ``None``."""
+    def did_you_mean(self, query: str, **filters) -> str | None:
+        """A query one typo away from ``query`` that finds something, or ``None``.
+
+        :param filters: as for :meth:`search` (``date_from``, ``source``, ...): the corrected query
+            must find something within them
+        """
         try:
             text = clean(query)
         except Exception:  # noqa: BLE001 - a query that cannot be cleaned has nothing to correct
@@ -534,7 +542,7 @@ class NewsIndex:
             return None
         corrected = "".join(parts)
         try:
-            found = self.search(corrected, per_page=1).total
+            found = self.search(corrected, per_page=1, snippets=False, **filters).total
         except QueryError:
             return None
         return corrected if found else None

@@ -44,6 +44,14 @@ def test_did_you_mean_prefers_what_sounds_alike(news):
     assert news.search("zzqqxx").did_you_mean is None
 
 
+def test_did_you_mean_keeps_the_filters(news):
+    source = news.search("沙坪坝", facets=True).facets["source"][0].value
+    assert news.search("沙平坝", source=source).did_you_mean == "沙坪坝"
+    # Nothing was published before 1990: the corrected query would find nothing either.
+    assert news.search("沙平坝", date_to="1990-01-01").did_you_mean is None
+    assert news.search("沙平坝", source="没有这个来源").did_you_mean is None
+
+
 def test_api_suggest(client, news):
     response = client.get("/api/suggest", query_string={"q": "重庆"})
     assert response.status_code == 200 and response.json == news.suggest("重庆")
