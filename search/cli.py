@@ -30,9 +30,8 @@ def _index_option(function):
         "--index",
         "index_dir",
         default=lambda: os.environ.get("NEWS_SEARCH_INDEX", DEFAULT_INDEX),
-        show_default="index/ (or $NEWS_SEARCH_INDEX)",
         type=click.Path(file_okay=False),
-        help="Index directory.",
+        help="Index directory.  [default: index/, or $NEWS_SEARCH_INDEX]",
     )(function)
 
 
@@ -262,8 +261,12 @@ def search_command(
         )
     except SearchError as error:
         raise _fail(error) from None
+    chart = timeline.build(result.facets.get("month", ()), date_from, date_to) if show_timeline else None
     if as_json:
-        _echo_json(result.to_dict())
+        data = result.to_dict()
+        if show_timeline:
+            data["timeline"] = chart.to_dict() if chart is not None else None
+        _echo_json(data)
         return
     first = (result.page - 1) * result.per_page + 1
     click.echo(f"{result.total} results ({result.took_ms:.0f} ms)")
@@ -274,7 +277,7 @@ def search_command(
     for rank, hit in enumerate(result.hits, first):
         _echo_hit(rank, hit)
     if show_timeline:
-        _echo_timeline(timeline.build(result.facets.get("month", ()), date_from, date_to))
+        _echo_timeline(chart)
 
 
 def _echo_hit(rank: int, hit) -> None:

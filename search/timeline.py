@@ -42,6 +42,22 @@ class Timeline:
     def total(self) -> int:
         return sum(bar.count for bar in self.bars)
 
+    def to_dict(self) -> dict:
+        """Plain JSON types: ``{"unit": ..., "bars": [{"label", "start", "end", "count", "selected"}]}``."""
+        return {
+            "unit": self.unit,
+            "bars": [
+                {
+                    "label": bar.label,
+                    "start": bar.start.isoformat(),
+                    "end": bar.end.isoformat(),
+                    "count": bar.count,
+                    "selected": bar.selected,
+                }
+                for bar in self.bars
+            ],
+        }
+
 
 def _month(label: str) -> tuple[int, int]:
     year, month = label.split("-")

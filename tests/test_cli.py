@@ -24,6 +24,20 @@ def test_rebuild_and_search_json(tmp_path, sources_dir):
     assert data["hits"][0]["title"] == SEED_TITLE
     assert "<mark>一区两群</mark>" in data["hits"][0]["snippet"]
     assert data["hits"][0]["date"] == "2020-06-20T09:53:00"
+    assert "timeline" not in data
+
+    result = run("search", "重庆", "--index", ix, "--json", "--timeline")
+    data = json.loads(result.output)
+    chart = data["timeline"]
+    assert chart["unit"] in ("month", "year") and chart["bars"]
+    # Each bar holds the matches of its month (or year), as the month facet counts them, and no
+    # dated match is left out.
+    months = {m["value"]: m["count"] for m in data["facets"]["month"]}
+    labels = {bar["label"] for bar in chart["bars"]}
+    for bar in chart["bars"]:
+        assert bar["start"].startswith(bar["label"])
+        assert bar["count"] == sum(n for month, n in months.items() if month.startswith(bar["label"]))
+    assert {month[: len(next(iter(labels)))] for month in months} <= labels
 
     result = run(
         "search", "重庆", "--index", ix, "--limit", "3", "--page", "2", "--sort", "date", "--source", "中国新闻网"
