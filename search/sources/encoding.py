@@ -15,12 +15,14 @@ from ..errors import SourceError
 
 #: The Chinese encodings tried after UTF-8, in order of preference when they read equally well.
 CHINESE_ENCODINGS = ("gb18030", "big5", "cp950", "big5hkscs")
+#: Each byte-order mark and the codec of the text after it (UTF-32-LE's mark starts like UTF-16-LE's:
+#: it is tried first).
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 # Control bytes that never occur in text (tab, newlines, form feed and escape do).
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
@@ -30,18 +32,19 @@ _DECLARED = re.compile(rb"""(?i)(?:encoding|charset)\s*=\s*["']?\s*([a-z0-9_.:-]
 REPAIRABLE = 1000
 
 
-def bom_encoding(data: bytes) -> str | None:
-    """The encoding a byte-order mark at the start of ``data`` names, else ``None``."""
+def _bom(data: bytes) -> tuple[bytes, str] | None:
+    """The byte-order mark at the start of ``data`` and the codec of the text after it, else ``None``."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return encoding
+            return bom, encoding
     return None
 
 
 def looks_binary(data: bytes) -> bool:
     """Whether ``data`` (the start of a file) holds control bytes that text never has."""
     head = data[:8192]
-    if bom_encoding(head) in ("utf-16", "utf-32"):
+    marked = _bom(head)
+    if marked and marked[1] != "utf-8":  # UTF-16 and UTF-32 text holds zero bytes
         return False
     if b"\x00" in head:
         return True
@@ -70,28 +73,19 @@ def decode(data: bytes, path: str, hint: str | None = None) -> str:
     return decode_as(data, path, hint)[0]
 
 
-#: After a byte-order mark, the codec that reads the rest of the file (which has no mark of its own).
-_AFTER_BOM = {
-    codecs.BOM_UTF32_LE: "utf-32-le",
-    codecs.BOM_UTF32_BE: "utf-32-be",
-    codecs.BOM_UTF8: "utf-8",
-    codecs.BOM_UTF16_LE: "utf-16-le",
-    codecs.BOM_UTF16_BE: "utf-16-be",
-}
-
-
 def decode_as(data: bytes, path: str, hint: str | None = None) -> tuple[str, str]:
     """:func:`decode`, and the encoding that read the text: the one to try first on the next bytes
     of the same file (read in pieces)."""
     if not data.strip(b" \t\r\n\x0b\x0c\x00") or data in (bom for bom, _ in _BOMS):
         raise SourceError(path, "empty file")
-    bom = bom_encoding(data)
-    if bom:
+    marked = _bom(data)
+    if marked:
+        bom, encoding = marked
         try:
-            text = data.decode(bom)
+            return data[len(bom) :].decode(encoding), encoding
         except UnicodeDecodeError as error:
-            raise SourceError(path, f"unknown text encoding: bad {bom} text at byte {error.start}") from None
-        return text, next(after for mark, after in _AFTER_BOM.items() if data.startswith(mark))
+            where = error.start + len(bom)
+            raise SourceError(path, f"unknown text encoding: bad {encoding} text at byte {where}") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as error:
