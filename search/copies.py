@@ -4,8 +4,8 @@ Exact duplicates (the same body) are dropped while indexing (see the digest in
 :mod:`search.indexer`); this module finds *near* duplicates: a 新华社 story reprinted with another
 headline, a ``原标题：`` line, a dateline or an editor's name added, a paragraph cut. After a rebuild
 has written its documents, :func:`write` takes the MinHash of each body's character 5-grams
-(datasketch; computed by the rebuild's workers with :func:`signature`, or here from the stored
-bodies), finds candidate pairs with MinHash LSH, keeps the pairs that were
+(datasketch; computed with :func:`signature` by the rebuild's workers, or by an update for the
+bodies it has not seen before), finds candidate pairs with MinHash LSH, keeps the pairs that were
 published within :data:`WINDOW_DAYS` of each other (undated articles pass) and whose exact Jaccard
 similarity is at least :data:`THRESHOLD`, and joins them into clusters. The
 clusters go beside the index as ``copies.json`` (one generation, one file), loaded once per process.
@@ -200,15 +200,15 @@ def write(
     stored_articles: Iterable[tuple[int, dict]],
     documents: int,
     fields,
-    body_of: Callable[[int], str] | None = None,
-    signatures: Callable[[int], bytes | None] | None = None,
+    body_of: Callable[[int], str],
+    signatures: Callable[[int], bytes | None],
 ) -> dict:
     """Find the copies among a generation's stored articles and write ``copies.json`` beside it.
 
-    :param stored_articles: ``(docnum, stored fields)`` of every document
+    :param stored_articles: ``(docnum, stored fields)`` of every document (bodies not needed)
     :param body_of: reads one document's body again (for the exact check of candidate pairs)
     :param fields: the schema module (field names)
-    :param signatures: each document's :func:`signature`, when the rebuild computed them
+    :param signatures: each document's :func:`signature`
     :returns: figures for the generation's metadata
     """
     info: dict[int, tuple[str, str, datetime | None]] = {}
@@ -217,7 +217,7 @@ def write(
         for docnum, stored in stored_articles:
             published = stored.get(fields.PUBLISHED)
             info[docnum] = (stored.get(fields.ID_FIELD, ""), stored.get(fields.SOURCE, ""), published)
-            yield docnum, stored.get(fields.BODY, ""), published
+            yield docnum, None, published
 
     clusters = find_clusters(bodies(), body_of, signatures=signatures)
     data = {

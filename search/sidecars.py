@@ -61,7 +61,8 @@ def _read(reader, known: dict[str, bytes | None]) -> tuple[list[tuple[int, dict]
     articles, signatures = [], []
     for docnum, stored in reader.iter_docs():
         digest = stored.get(fields.DIGEST, "")
-        signature = known[digest] if digest in known else copies.signature(stored.get(fields.BODY, ""))
+        # An article stored without a digest (an older index) has its own body signed.
+        signature = known[digest] if digest and digest in known else copies.signature(stored.get(fields.BODY, ""))
         light = {name: stored.get(name) for name in (fields.ID_FIELD, fields.SOURCE, fields.PUBLISHED)}
         articles.append((docnum, {**light, fields.TITLE: stored.get(fields.TITLE, ""), fields.DIGEST: digest}))
         signatures.append(signature)

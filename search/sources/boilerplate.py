@@ -86,10 +86,9 @@ _SOURCE_NAME = re.compile(
 _NOT_SOURCE = re.compile(r"发布|时间|作者|编辑|记者|字号|评论|阅读|浏览|分享|来源|当前|位置|首页|返回|^本[网报台站社]$")
 
 
-def simplified(line: str) -> str:
-    """``line`` with traditional characters in simplified form (one character for one, so match
-    positions hold in the original; lines are kept as written)."""
-    return to_simplified(line)
+#: ``line`` with traditional characters in simplified form (one character for one, so match
+#: positions hold in the original; lines are kept as written).
+simplified = to_simplified
 
 
 def clean_line(line: str) -> str:
