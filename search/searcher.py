@@ -378,9 +378,9 @@ class NewsIndex:
             filters.append(wq.DateRange(fields.PUBLISHED, start or _EARLIEST, end or _LATEST))
         if source:
             filters.append(wq.Term(fields.SOURCE, source))
-        region = regions.canonical(region) if region else None
-        if region:
-            filters.append(wq.Term(fields.REGION, region))
+        canonical = regions.canonical(region) if region else None
+        if canonical:
+            filters.append(wq.Term(fields.REGION, canonical))
         flt = None if not filters else filters[0] if len(filters) == 1 else wq.And(filters)
 
         options = {"limit": page * per_page, "filter": flt}
@@ -405,12 +405,13 @@ class NewsIndex:
         counts = {}
         if facets:
             counts, partial = _facets_limited(
-                searcher, runnable, (start, end, source, region), self.time_limit, partial
+                searcher, runnable, (start, end, source, canonical), self.time_limit, partial
             )
         suggestion = None
         if total == 0 and page == 1:
+            # The same filters as the reader's, so that a page offering it finds the check cached.
             suggestion = self.did_you_mean(
-                query, date_from=start, date_to=end, source=source, region=region, collapse=collapse
+                query, sort=sort, date_from=date_from, date_to=date_to, source=source, region=region, collapse=collapse
             )
         took = (time.perf_counter() - started) * 1000
         result = SearchPage(
