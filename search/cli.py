@@ -7,7 +7,6 @@ one-line ``Error: ...`` and a non-zero exit.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -29,9 +28,12 @@ def _index_option(function):
     return click.option(
         "--index",
         "index_dir",
-        default=lambda: os.environ.get("NEWS_SEARCH_INDEX", DEFAULT_INDEX),
+        default=DEFAULT_INDEX,
+        envvar="NEWS_SEARCH_INDEX",
+        show_default=True,
+        show_envvar=True,
         type=click.Path(file_okay=False),
-        help="Index directory.  [default: index/, or $NEWS_SEARCH_INDEX]",
+        help="Index directory.",
     )(function)
 
 
