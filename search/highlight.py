@@ -144,21 +144,13 @@ def snippet(text: str, words, phrases=(), *, fragments: int = 3, width: int = 80
     chosen.sort()
 
     # Windows snapped to sentence breaks may touch or overlap: those become one fragment.
-    ranges: list[list[int]] = []
-    for lo, hi in chosen:
-        lo, hi = _snap(folded, lo, hi)
-        if ranges and lo <= ranges[-1][1]:
-            ranges[-1][1] = max(ranges[-1][1], hi)
-        else:
-            ranges.append([lo, hi])
+    ranges = [_to_original(r, origin) for r in _merge([_snap(folded, lo, hi) for lo, hi in chosen])]
+    wanted = set(words)
     parts = []
-    first = last = 0
     for lo, hi in ranges:
-        o_lo, o_hi = _to_original((lo, hi), origin)
-        window = text[o_lo:o_hi]
-        spans = _word_spans(window, set(words), o_lo) + _phrase_spans(window, phrases, o_lo)
-        parts.append(render(text, spans, o_lo, o_hi))
-        first, last = (o_lo if len(parts) == 1 else first), o_hi
+        window = text[lo:hi]
+        parts.append(render(text, _word_spans(window, wanted, lo) + _phrase_spans(window, phrases, lo), lo, hi))
+    first, last = (ranges[0][0], ranges[-1][1]) if ranges else (0, 0)
     # One ellipsis wherever text is left out: before, between and after the fragments.
     lead_in = Markup("…") if first > 0 else Markup("")
     tail = Markup("…") if last < len(text) else Markup("")
