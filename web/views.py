@@ -239,7 +239,8 @@ def article(article_id: str):
 
 @bp.get("/api/search")
 def api_search():
-    """The same JSON as ``news-search search --json``, facets included."""
+    """The same JSON as ``news-search search --json``, facets included (the timeline is drawn from
+    the ``month`` facet; there is no ``timeline`` key)."""
     result = search_params(request.args).search(facets=True)
     return jsonify(result.to_dict())
 
