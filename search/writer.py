@@ -38,10 +38,12 @@ from array import array
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from functools import partial
 from hashlib import md5
-from itertools import compress, count, groupby, islice, repeat
+from itertools import chain, compress, count, groupby, islice, repeat
 from operator import itemgetter, sub
 from pathlib import Path
+from typing import NamedTuple
 
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocWriter, W3TermInfo
@@ -153,24 +155,56 @@ class _PositionPostings:
             self.several.update(zip(compress(count(start), more), compress(positions, more), strict=False))
         return length
 
-    def grouped(self):
-        """``(terms sorted, term -> (start, end), docs, weights, values)``: term by term, in doc order."""
+    def grouped(self, lbs: array | None, first: int) -> _Grouped:
+        """The postings in term order (terms sorted, each term's in document order), in arrays."""
         import numpy as np
 
-        terms = list(self.term_ids)
-        tids = np.frombuffer(self.tids, dtype=np.uint32)
-        order = np.argsort(tids, kind="stable")
-        ends = np.cumsum(np.bincount(tids, minlength=len(terms)))
-        starts = ends - np.bincount(tids, minlength=len(terms))
-        docs = np.frombuffer(self.docs, dtype=np.uint32)[order].tolist()
+        terms = sorted(self.term_ids)
+        size = len(terms)
+        rank = np.empty(size, dtype=np.uint32)
+        rank[np.fromiter(map(self.term_ids.__getitem__, terms), dtype=np.uint32, count=size)] = np.arange(
+            size, dtype=np.uint32
+        )
+        keyed = rank[np.frombuffer(self.tids, dtype=np.uint32)]
+        order = np.argsort(keyed, kind="stable")
+        counts = np.bincount(keyed, minlength=size)
+        ends = np.cumsum(counts)
+        docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
         freqs = np.frombuffer(self.freqs, dtype=np.uint32)[order]
         firsts = np.frombuffer(self.firsts, dtype=np.uint32)[order].tolist()
         values = list(map(_one_position_values(max(firsts, default=0)).__getitem__, firsts))
         several = np.flatnonzero(freqs > 1)
-        for at, posting in zip(several.tolist(), order[several].tolist(), strict=True):
-            values[at] = _encode_positions(self.several[posting])
-        spans = dict(zip(terms, zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
-        return sorted(terms), spans, docs, freqs.tolist(), values
+        if len(several):
+            # Whoosh's Positions.encode of each: a count, then the pickled gaps (here, all at once).
+            lists = list(map(self.several.__getitem__, order[several].tolist()))
+            flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(freqs[several].sum()))
+            sizes = freqs[several].astype(np.int64)
+            cuts = np.cumsum(sizes) - sizes
+            gaps = np.diff(flat, prepend=0)
+            gaps[cuts] = flat[cuts]
+            gap_list = gaps.tolist()
+            encoded = map(
+                bytes.__add__,
+                map(pack_uint, sizes.tolist()),
+                map(_dumps_2, map(gap_list.__getitem__, map(slice, cuts.tolist(), (cuts + sizes).tolist()))),
+            )
+            for at, value in zip(several.tolist(), encoded, strict=True):
+                values[at] = value
+        posting_lbs = np.zeros(len(docs), dtype=np.uint8) if lbs is None else np.frombuffer(lbs, np.uint8)[docs - first]
+        return _Grouped(terms, counts, ends - counts, ends, docs, freqs, values, posting_lbs)
+
+
+class _Grouped(NamedTuple):
+    """A positions field's postings grouped by term: term ``i`` has postings ``starts[i]:ends[i]``."""
+
+    terms: list[str]
+    counts: object  # numpy arrays, by term
+    starts: object
+    ends: object
+    docs: object  # numpy arrays, by posting
+    freqs: object
+    values: list[bytes]
+    lbs: object
 
 
 _FIRST = itemgetter(0)
@@ -249,50 +283,171 @@ class _ChunkAnalyser:
                 entry[2].append(vbytes)
         return length
 
-    def _field_lists(self, name: str):
-        """``(key bytes, docs, weights, values)`` for each term of a field, terms in order."""
-        postings = self.postings[name]
-        if isinstance(postings, _PositionPostings):
-            terms, spans, docs, weights, values = postings.grouped()
-            for term in terms:
-                start, end = spans[term]
-                yield term.encode("utf-8"), docs[start:end], weights[start:end], values[start:end]
-        else:
-            for term in sorted(postings):
-                yield (term, *postings[term])
-
     def write(self, path: Path) -> dict[str, int]:
         """Write every posting list to ``path`` and the term table beside it.
 
         :returns: the number of terms of each field, in the (sorted) order written
         """
         counts = {}
-        records = []
+        tables = []
         keys = []
-        first = self.first
+        offset = 0
         with open(path, "wb") as out:
-            offset = 0
             for name in sorted(self.postings):
-                fixed = self.schema[name].format.fixed_value_size()
+                postings = self.postings[name]
                 lbs = self.length_bytes.get(name)
-                number = 0
-                for key, docs, weights, values in self._field_lists(name):
-                    doc_lbs = None if lbs is None else [lbs[d - first] for d in docs]
-                    data, stats = _posting_list(docs, weights, values, fixed, doc_lbs)
-                    out.write(data)
-                    keys.append(key)
-                    records.append(_RECORD.pack(len(key), *stats, offset))
-                    offset += len(data)
-                    number += 1
-                counts[name] = number
+                if isinstance(postings, _PositionPostings):
+                    field_keys, blocks, table = _position_lists(postings.grouped(lbs, self.first), offset)
+                else:
+                    fixed = self.schema[name].format.fixed_value_size()
+                    field_keys, blocks, table = _generic_lists(postings, fixed, lbs, self.first, offset)
+                out.writelines(blocks)
+                offset += sum(map(len, blocks))
+                keys.extend(field_keys)
+                tables.append(table)
+                counts[name] = len(field_keys)
                 self.postings[name] = None
         path.with_suffix(".keys").write_bytes(b"".join(keys))
-        path.with_suffix(".stats").write_bytes(b"".join(records))
+        path.with_suffix(".stats").write_bytes(b"".join(tables))
         return counts
+
+
+def _generic_lists(postings: dict, fixed, lbs: array | None, first: int, offset: int):
+    """``(keys, blocks, table)`` of a field indexed the generic way: one term at a time."""
+    keys = []
+    blocks = []
+    records = []
+    for key in sorted(postings):
+        docs, weights, values = postings[key]
+        doc_lbs = None if lbs is None else [lbs[d - first] for d in docs]
+        data, stats = _posting_list(docs, weights, values, fixed, doc_lbs)
+        keys.append(key)
+        blocks.append(data)
+        records.append(_RECORD.pack(len(key), *stats, offset))
+        offset += len(data)
+    return keys, blocks, b"".join(records)
+
+
+def _position_lists(grouped: _Grouped, offset: int):
+    """``(keys, blocks, table)`` of a positions field, most of it done a whole field at a time.
+
+    A term with at most a block of postings (nearly all) is one block: its pickles are made by
+    ``map`` over columns cut from the field's arrays, with no Python code run per term; the few
+    longer lists go through :func:`_posting_list`. The bytes are the same either way (tested).
+    """
+    import numpy as np
+
+    terms, counts, starts, ends, docs, freqs, values, lbs = grouped
+    size = len(terms)
+    keys = [term.encode("utf-8") for term in terms]
+    table = np.zeros(size, dtype=_RECORD_DTYPE)
+    if not size:
+        return keys, [], table.tobytes()
+    wsum = np.add.reduceat(freqs, starts, dtype=np.int64)
+    wmin = np.minimum.reduceat(freqs, starts)
+    wmax = np.maximum.reduceat(freqs, starts)
+    table["key"] = np.fromiter(map(len, keys), dtype=np.uint16, count=size)
+    table["df"] = counts
+    table["weight"] = wsum
+    table["minlb"] = np.minimum.reduceat(lbs, starts)
+    table["maxlb"] = np.maximum.reduceat(lbs, starts)
+    table["maxweight"] = wmax
+    table["minid"] = docs[starts]
+    table["maxid"] = docs[ends - 1]
+    table["lastpos"] = _MAGIC_SIZE
+    blocks: list[bytes] = [b""] * size
+
+    # One block: (gaps, weights, values) with gaps = the first document, then differences.
+    one = np.flatnonzero(counts <= _BLOCK_LIMIT)
+    gaps = np.diff(docs.astype(np.int64), prepend=0)
+    gaps[starts] = docs[starts]
+    cuts = list(map(slice, starts[one].tolist(), ends[one].tolist()))
+    gap_list = gaps.tolist()
+    weights: list = [None] * len(one)  # every weight 1
+    same = np.flatnonzero((wmin[one] == wmax[one]) & (wmax[one] != 1))
+    for at, weight in zip(same.tolist(), wmax[one[same]].tolist(), strict=True):
+        weights[at] = float(weight)
+    mixed = np.flatnonzero(wmin[one] != wmax[one])
+    if len(mixed):
+        float_list = freqs.astype(np.float64).tolist()
+        for at in mixed.tolist():
+            weights[at] = tuple(float_list[cuts[at]])
+    datas = list(
+        map(
+            _dumps,
+            zip(
+                map(tuple, map(gap_list.__getitem__, cuts)),
+                weights,
+                map(tuple, map(values.__getitem__, cuts)),
+                strict=True,
+            ),
+        )
+    )
+    compressed = [0] * len(one)
+    if _COMPRESSION:
+        sizes = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
+        for at in np.flatnonzero(sizes >= _COMPRESS_FROM).tolist():
+            datas[at] = zlib.compress(datas[at], _COMPRESSION)
+            compressed[at] = _COMPRESSION
+    infos = list(
+        map(
+            _dumps,
+            zip(
+                counts[one].tolist(),
+                table["maxid"][one].tolist(),
+                wmax[one].astype(np.float64).tolist(),
+                compressed,
+                table["minlb"][one].tolist(),
+                table["maxlb"][one].tolist(),
+                strict=True,
+            ),
+        )
+    )
+    lengths = np.fromiter(map(len, infos), dtype=np.int64, count=len(one))
+    lengths += np.fromiter(map(len, datas), dtype=np.int64, count=len(one))
+    table["lastlen"][one] = lengths
+    table["length"][one] = lengths + _MAGIC_SIZE + _INT
+    for at, block in zip(
+        one.tolist(),
+        map(b"".join, zip(repeat(WHOOSH3_HEADER_MAGIC), map(pack_int, (-lengths).tolist()), infos, datas)),
+        strict=True,
+    ):
+        blocks[at] = block
+
+    # Longer lists, block by block.
+    more = np.flatnonzero(counts > _BLOCK_LIMIT).tolist()
+    if more:
+        doc_list, freq_list, lb_list = docs.tolist(), freqs.tolist(), lbs.tolist()
+        for at in more:
+            cut = slice(int(starts[at]), int(ends[at]))
+            data, stats = _posting_list(doc_list[cut], freq_list[cut], values[cut], None, lb_list[cut])
+            blocks[at] = data
+            table["length"][at], table["lastpos"][at], table["lastlen"][at] = stats[-3:]
+    sizes = table["length"].astype(np.int64)
+    table["offset"] = offset + np.cumsum(sizes) - sizes
+    return keys, blocks, table.tobytes()
 
 
 #: One term of a chunk's table: key length, then what _posting_list() returns, then the offset.
 _RECORD = struct.Struct("<HIdBBfIIIIIQ")
+#: The same record as a numpy structured type (packed, little-endian), to build a field's table at once.
+#: Pickling in ``map`` without a Python call per object.
+_dumps = partial(pickle.dumps, protocol=_PROTOCOL)
+_dumps_2 = partial(pickle.dumps, protocol=2)  # Whoosh's own, for position lists
+_RECORD_DTYPE = [
+    ("key", "<u2"),
+    ("df", "<u4"),
+    ("weight", "<f8"),
+    ("minlb", "u1"),
+    ("maxlb", "u1"),
+    ("maxweight", "<f4"),
+    ("minid", "<u4"),
+    ("maxid", "<u4"),
+    ("length", "<u4"),
+    ("lastpos", "<u4"),
+    ("lastlen", "<u4"),
+    ("offset", "<u8"),
+]
 
 
 def _posting_list(docs: list, weights: list, values: list, fixed, lbs: list | None):

@@ -90,14 +90,24 @@ def whoosh_written(tmp_path_factory, documents):
 
 
 @pytest.mark.parametrize(
-    "workers, chunk_chars, parallel_merge",
-    [(1, 10**9, False), (1, 8_000, False), (2, 8_000, False), (2, 8_000, True)],
+    "workers, chunk_chars, parallel_merge, block_limit",
+    [
+        (1, 10**9, False, None),
+        (1, 8_000, False, None),
+        (2, 8_000, False, None),
+        (2, 8_000, True, None),
+        # Blocks of 3 postings: most terms of 68 articles then span several blocks, so the
+        # whole-field path (one block a term) and the block-by-block one both write many terms.
+        (1, 10**9, False, 3),
+    ],
 )
 def test_same_index_as_whoosh_writer(
-    tmp_path, documents, whoosh_written, workers, chunk_chars, parallel_merge, monkeypatch
+    tmp_path, documents, whoosh_written, workers, chunk_chars, parallel_merge, block_limit, monkeypatch
 ):
     if parallel_merge:  # the merge shared with a child process, as for a large rebuild
         monkeypatch.setattr(writer_module, "PARALLEL_MERGE_TERMS", 0)
+    if block_limit is not None:
+        monkeypatch.setattr(writer_module, "_BLOCK_LIMIT", block_limit)
     with SegmentBuilder(tmp_path, build_schema(), workers=workers, chunk_chars=chunk_chars) as builder:
         for doc in documents:
             builder.add(doc)
