@@ -29,6 +29,7 @@ loads once per process, so it can run in indexing worker processes.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -94,6 +95,10 @@ class Gazetteer:
         for name in self.by_name:
             starts[name[:2]].append(name)
         self.starts = {key: sorted(names, key=len, reverse=True) for key, names in starts.items()}
+        # Where a name may start: its first character, then its second (found by the regex engine,
+        # so that the scan below runs Python code only there, a few places in a hundred).
+        firsts, seconds = ({key[k] for key in self.starts if len(key) == 2} for k in (0, 1))
+        self._may_start = re.compile(f"[{_char_class(firsts)}][{_char_class(seconds)}]")
         self.canonical = {name: entry.region.name for name, entry in self.by_name.items()}
 
     def province_of(self, region: Region) -> str:
@@ -103,20 +108,21 @@ class Gazetteer:
         """Every gazetteer name in ``text`` (already folded), longest match first, left to right."""
         found = []
         starts = self.starts
-        i, end = 0, len(text) - 1
-        while i < end:
-            names = starts.get(text[i : i + 2])
-            if names:
-                for name in names:
-                    if text.startswith(name, i):
-                        found.append((i, i + len(name), self.by_name[name]))
-                        i += len(name)
-                        break
-                else:
-                    i += 1
-            else:
-                i += 1
+        search = self._may_start.search
+        match = search(text)
+        while match is not None:
+            i = match.start()
+            for name in starts.get(text[i : i + 2], ()):
+                if text.startswith(name, i):
+                    found.append((i, i + len(name), self.by_name[name]))
+                    i += len(name) - 1
+                    break
+            match = search(text, i + 1)
         return found
+
+
+def _char_class(chars: set[str]) -> str:
+    return "".join(re.escape(char) for char in sorted(chars))
 
 
 _gazetteer: Gazetteer | None = None
