@@ -50,8 +50,13 @@ NUM_PERM = 128
 #: articles would otherwise cost time for nothing).
 MAX_CHARS = 2000
 _SEED = 8
+#: datasketch's permutation scheme, named rather than left to its default (2.0 changed the default
+#: from "legacy"; saved signatures must not change with the library).
+SCHEME = "affine32"
 #: Bytes of a :func:`signature` (four per permutation).
 SIGNATURE_BYTES = 4 * NUM_PERM
+#: Everything a signature's bytes depend on: signatures saved under another description are not reused.
+SIGNATURE_KIND = f"minhash {SCHEME} perm={NUM_PERM} seed={_SEED} shingle={SHINGLE} chars={MAX_CHARS}"
 
 _NONWORD = re.compile(r"[\W_]+")
 
@@ -111,7 +116,7 @@ def _base():
     if _BASE is None:
         from datasketch import MinHash
 
-        _BASE = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=_identity)
+        _BASE = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=_identity, scheme=SCHEME)
     return _BASE
 
 
@@ -138,7 +143,6 @@ def find_clusters(
     from datasketch import LeanMinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM)
-    scheme = _base().scheme
     sketches: dict[int, object] = {}
     dates: dict[int, datetime | None] = {}
     kept: dict[int, str] = {}
@@ -146,7 +150,7 @@ def find_clusters(
         signed = signatures(docnum) if signatures is not None else signature(body)
         if signed is None:
             continue
-        sketch = LeanMinHash(seed=_SEED, hashvalues=np.frombuffer(signed, dtype="<u4").astype(np.uint64), scheme=scheme)
+        sketch = LeanMinHash(seed=_SEED, hashvalues=np.frombuffer(signed, dtype="<u4").astype(np.uint64), scheme=SCHEME)
         sketches[docnum] = sketch
         dates[docnum] = published if published and published != datetime.min else None
         lsh.insert(docnum, sketch)

@@ -19,7 +19,8 @@ from . import copies, suggest
 from . import schema as fields
 
 #: The MinHash signature of every article of a generation, by the digest of its body: an update
-#: computes only those of articles it has not seen (``signatures.keys`` holds the digests in order).
+#: computes only those of articles it has not seen (``signatures.keys`` holds a line naming how
+#: they were computed, :data:`search.copies.SIGNATURE_KIND`, then the digests in order).
 SIGNATURES = "signatures.bin"
 
 
@@ -70,12 +71,13 @@ def _read(reader, known: dict[str, bytes | None]) -> tuple[list[tuple[int, dict]
 
 
 _NONE = bytes(copies.SIGNATURE_BYTES)  # a body too short to compare (no MinHash is all zeros)
+_KIND_LINE = f"# {copies.SIGNATURE_KIND}"
 
 
 def _save_signatures(generation: Path, digests: list[str], signatures: list[bytes | None]) -> None:
     with open(generation / SIGNATURES, "wb") as out:
         out.writelines(signature or _NONE for signature in signatures)
-    (generation / SIGNATURES).with_suffix(".keys").write_text("\n".join(digests), encoding="utf-8")
+    (generation / SIGNATURES).with_suffix(".keys").write_text("\n".join([_KIND_LINE, *digests]), encoding="utf-8")
 
 
 def _load_signatures(generation: Path | None) -> dict[str, bytes | None]:
@@ -84,12 +86,12 @@ def _load_signatures(generation: Path | None) -> dict[str, bytes | None]:
         return {}
     try:
         blob = (generation / SIGNATURES).read_bytes()
-        digests = (generation / SIGNATURES).with_suffix(".keys").read_text(encoding="utf-8").split("\n")
+        kind, *digests = (generation / SIGNATURES).with_suffix(".keys").read_text(encoding="utf-8").split("\n")
     except OSError:
         return {}
     size = copies.SIGNATURE_BYTES
-    if len(blob) != size * len(digests):
-        return {}  # not written by this version: compute them again
+    if kind != _KIND_LINE or len(blob) != size * len(digests):
+        return {}  # computed otherwise (another version): compute them again
     pieces = (blob[i : i + size] for i in range(0, len(blob), size))
     return {digest: (None if piece == _NONE else piece) for digest, piece in zip(digests, pieces, strict=True)}
 

@@ -340,12 +340,13 @@ def test_update_recomputes_copies_and_leaves_the_served_sidecars_alone(tmp_path,
 def test_update_takes_unchanged_bodies_signatures_from_the_served_generation(tmp_path, src):
     """The MinHash of an unchanged body is read from the generation it was served in, not computed
     again; new bodies get theirs computed; the files hold the same as a computation from scratch."""
-    from search import sidecars
+    from search import copies, sidecars
 
     ix = tmp_path / "ix"
     NewsIndex.rebuild([src], ix)
     served = current_generation(ix)
-    digests = (served / "signatures.keys").read_text(encoding="utf-8").split("\n")
+    kind, *digests = (served / "signatures.keys").read_text(encoding="utf-8").split("\n")
+    assert kind == f"# {copies.SIGNATURE_KIND}"
     blob = bytearray((served / sidecars.SIGNATURES).read_bytes())
     size = len(blob) // len(digests)
     assert size == 512 and len(digests) == NewsIndex.open(ix).doc_count
@@ -357,9 +358,33 @@ def test_update_takes_unchanged_bodies_signatures_from_the_served_generation(tmp
     write_jsonl(src / "c.jsonl", records("c", 3, "黔江"))
     NewsIndex.update([src], ix)
     generation = current_generation(ix)
-    new_digests = (generation / "signatures.keys").read_text(encoding="utf-8").split("\n")
+    _, *new_digests = (generation / "signatures.keys").read_text(encoding="utf-8").split("\n")
     new_blob = (generation / sidecars.SIGNATURES).read_bytes()
     saved = {digest: new_blob[i * size : (i + 1) * size] for i, digest in enumerate(new_digests)}
     assert len(saved) == len(fresh) + 3
     assert saved[digests[0]] == b"\x07" * size, "the unchanged body's signature was reused"
     assert all(saved[d] == fresh[d] for d in digests[1:])
+
+
+def test_update_computes_again_signatures_saved_another_way(tmp_path, src):
+    """Signatures saved under another description (another MinHash scheme, seed, shingle...) are
+    not reused: the update computes every one again."""
+    from search import sidecars
+
+    ix = tmp_path / "ix"
+    NewsIndex.rebuild([src], ix)
+    served = current_generation(ix)
+    keys = served / "signatures.keys"
+    kind, *digests = keys.read_text(encoding="utf-8").split("\n")
+    fresh = (served / sidecars.SIGNATURES).read_bytes()
+    (served / sidecars.SIGNATURES).write_bytes(b"\x07" * len(fresh))
+    keys.write_text("\n".join([kind.replace("affine32", "legacy"), *digests]), encoding="utf-8")
+
+    write_jsonl(src / "c.jsonl", records("c", 3, "黔江"))
+    NewsIndex.update([src], ix)
+    generation = current_generation(ix)
+    _, *new_digests = (generation / "signatures.keys").read_text(encoding="utf-8").split("\n")
+    blob = (generation / sidecars.SIGNATURES).read_bytes()
+    size = len(fresh) // len(digests)
+    saved = {digest: blob[i * size : (i + 1) * size] for i, digest in enumerate(new_digests)}
+    assert all(saved[d] == fresh[i * size : (i + 1) * size] for i, d in enumerate(digests))
