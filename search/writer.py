@@ -329,11 +329,12 @@ def _generic_lists(postings: dict, fixed, lbs: array | None, first: int, offset:
 
 
 def _position_lists(grouped: _Grouped, offset: int):
-    """``(keys, blocks, table)`` of a positions field, most of it done a whole field at a time.
+    """``(keys, blocks, table)`` of a positions field, done a whole field at a time.
 
-    A term with at most a block of postings (nearly all) is one block: its pickles are made by
-    ``map`` over columns cut from the field's arrays, with no Python code run per term; the few
-    longer lists go through :func:`_posting_list`. The bytes are the same either way (tested).
+    A term's postings are cut into blocks of :data:`_BLOCK_LIMIT`; every block's pickles are made
+    by ``map`` over columns cut from the field's arrays, and the table is one numpy structured
+    array: no Python code runs per term. ``blocks`` is every block's bytes, in order (a term's
+    first carries the posting list's header); the bytes are those of :func:`_posting_list` (tested).
     """
     import numpy as np
 
@@ -343,31 +344,33 @@ def _position_lists(grouped: _Grouped, offset: int):
     table = np.zeros(size, dtype=_RECORD_DTYPE)
     if not size:
         return keys, [], table.tobytes()
-    wsum = np.add.reduceat(freqs, starts, dtype=np.int64)
-    wmin = np.minimum.reduceat(freqs, starts)
-    wmax = np.maximum.reduceat(freqs, starts)
     table["key"] = np.fromiter(map(len, keys), dtype=np.uint16, count=size)
     table["df"] = counts
-    table["weight"] = wsum
+    table["weight"] = np.add.reduceat(freqs, starts, dtype=np.int64)
     table["minlb"] = np.minimum.reduceat(lbs, starts)
     table["maxlb"] = np.maximum.reduceat(lbs, starts)
-    table["maxweight"] = wmax
+    table["maxweight"] = np.maximum.reduceat(freqs, starts)
     table["minid"] = docs[starts]
     table["maxid"] = docs[ends - 1]
-    table["lastpos"] = _MAGIC_SIZE
-    blocks: list[bytes] = [b""] * size
 
-    # One block: (gaps, weights, values) with gaps = the first document, then differences.
-    one = np.flatnonzero(counts <= _BLOCK_LIMIT)
+    # The blocks: a term's postings in runs of _BLOCK_LIMIT (nearly every term has one run).
+    per_term = (counts + _BLOCK_LIMIT - 1) // _BLOCK_LIMIT
+    owner = np.repeat(np.arange(size), per_term)
+    firsts = np.cumsum(per_term) - per_term  # each term's first block
+    b_starts = starts[owner] + (np.arange(len(owner)) - firsts[owner]) * _BLOCK_LIMIT
+    b_ends = np.minimum(b_starts + _BLOCK_LIMIT, ends[owner])
+    wmin = np.minimum.reduceat(freqs, b_starts)
+    wmax = np.maximum.reduceat(freqs, b_starts)
+    # (gaps, weights, values): gaps are the block's first document, then differences.
     gaps = np.diff(docs.astype(np.int64), prepend=0)
-    gaps[starts] = docs[starts]
-    cuts = list(map(slice, starts[one].tolist(), ends[one].tolist()))
+    gaps[b_starts] = docs[b_starts]
+    cuts = list(map(slice, b_starts.tolist(), b_ends.tolist()))
     gap_list = gaps.tolist()
-    weights: list = [None] * len(one)  # every weight 1
-    same = np.flatnonzero((wmin[one] == wmax[one]) & (wmax[one] != 1))
-    for at, weight in zip(same.tolist(), wmax[one[same]].tolist(), strict=True):
+    weights: list = [None] * len(cuts)  # every weight 1
+    same = np.flatnonzero((wmin == wmax) & (wmax != 1))
+    for at, weight in zip(same.tolist(), wmax[same].tolist(), strict=True):
         weights[at] = float(weight)
-    mixed = np.flatnonzero(wmin[one] != wmax[one])
+    mixed = np.flatnonzero(wmin != wmax)
     if len(mixed):
         float_list = freqs.astype(np.float64).tolist()
         for at in mixed.tolist():
@@ -383,7 +386,7 @@ def _position_lists(grouped: _Grouped, offset: int):
             ),
         )
     )
-    compressed = [0] * len(one)
+    compressed = [0] * len(cuts)
     if _COMPRESSION:
         sizes = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
         for at in np.flatnonzero(sizes >= _COMPRESS_FROM).tolist():
@@ -393,38 +396,31 @@ def _position_lists(grouped: _Grouped, offset: int):
         map(
             _dumps,
             zip(
-                counts[one].tolist(),
-                table["maxid"][one].tolist(),
-                wmax[one].astype(np.float64).tolist(),
+                (b_ends - b_starts).tolist(),
+                docs[b_ends - 1].tolist(),
+                wmax.astype(np.float64).tolist(),
                 compressed,
-                table["minlb"][one].tolist(),
-                table["maxlb"][one].tolist(),
+                np.minimum.reduceat(lbs, b_starts).tolist(),
+                np.maximum.reduceat(lbs, b_starts).tolist(),
                 strict=True,
             ),
         )
     )
-    lengths = np.fromiter(map(len, infos), dtype=np.int64, count=len(one))
-    lengths += np.fromiter(map(len, datas), dtype=np.int64, count=len(one))
-    table["lastlen"][one] = lengths
-    table["length"][one] = lengths + _MAGIC_SIZE + _INT
-    for at, block in zip(
-        one.tolist(),
-        map(b"".join, zip(repeat(WHOOSH3_HEADER_MAGIC), map(pack_int, (-lengths).tolist()), infos, datas)),
-        strict=True,
-    ):
-        blocks[at] = block
-
-    # Longer lists, block by block.
-    more = np.flatnonzero(counts > _BLOCK_LIMIT).tolist()
-    if more:
-        doc_list, freq_list, lb_list = docs.tolist(), freqs.tolist(), lbs.tolist()
-        for at in more:
-            cut = slice(int(starts[at]), int(ends[at]))
-            data, stats = _posting_list(doc_list[cut], freq_list[cut], values[cut], None, lb_list[cut])
-            blocks[at] = data
-            table["length"][at], table["lastpos"][at], table["lastlen"][at] = stats[-3:]
-    sizes = table["length"].astype(np.int64)
-    table["offset"] = offset + np.cumsum(sizes) - sizes
+    lengths = np.fromiter(map(len, infos), dtype=np.int64, count=len(cuts))
+    lengths += np.fromiter(map(len, datas), dtype=np.int64, count=len(cuts))
+    lasts = firsts + per_term - 1
+    words = lengths.copy()  # a block's length word: negative for a term's last block
+    words[lasts] = -lengths[lasts]
+    heads = [b""] * len(cuts)
+    for at in firsts.tolist():
+        heads[at] = WHOOSH3_HEADER_MAGIC
+    blocks = list(map(b"".join, zip(heads, map(pack_int, words.tolist()), infos, datas, strict=True)))
+    spans = np.add.reduceat(lengths + _INT, firsts) + _MAGIC_SIZE
+    table["length"] = spans
+    table["lastlen"] = lengths[lasts]
+    table["lastpos"] = spans - _INT - lengths[lasts]
+    spans = spans.astype(np.int64)
+    table["offset"] = offset + np.cumsum(spans) - spans
     return keys, blocks, table.tobytes()
 
 
