@@ -333,9 +333,10 @@ def _position_lists(grouped: _Grouped, offset: int):
 
     A term's postings are cut into blocks of :data:`_BLOCK_LIMIT`; every block's pickles are made
     by ``map`` over columns cut from the field's arrays, and the table is one numpy structured
-    array: no Python code runs per term. ``blocks`` is every block's bytes, in order (a term's
-    first carries the posting list's header). They are the bytes :func:`_posting_list` writes term by
-    term (checked on corpus chunks); the tests compare the index with Whoosh's own writer.
+    array: Python code runs only for blocks whose weights are not all 1. ``blocks`` is every
+    block's bytes, in order (a term's first carries the posting list's header). They are the bytes
+    :func:`_posting_list` writes term by term (checked on corpus chunks); the tests compare the
+    index with Whoosh's own writer.
     """
     import numpy as np
 
@@ -412,9 +413,8 @@ def _position_lists(grouped: _Grouped, offset: int):
     lasts = firsts + per_term - 1
     words = lengths.copy()  # a block's length word: negative for a term's last block
     words[lasts] = -lengths[lasts]
-    heads = [b""] * len(cuts)
-    for at in firsts.tolist():
-        heads[at] = WHOOSH3_HEADER_MAGIC
+    heads = np.full(len(cuts), b"", dtype=object)
+    heads[firsts] = WHOOSH3_HEADER_MAGIC
     blocks = list(map(b"".join, zip(heads, map(pack_int, words.tolist()), infos, datas, strict=True)))
     spans = np.add.reduceat(lengths + _INT, firsts) + _MAGIC_SIZE
     table["length"] = spans
