@@ -96,18 +96,10 @@ def chunk_chars_for(total_bytes: int) -> int:
 
 # Analysing a chunk (in a worker) ---------------------------------------------------------------------
 
-_ONE_POSITION: dict[int, bytes] = {}
 
-
-def _encode_positions(positions: list[int]) -> bytes:
-    """Whoosh's ``Positions.encode`` (a count, then the pickled gaps); one position is cached."""
-    if len(positions) == 1:
-        value = _ONE_POSITION.get(positions[0])
-        if value is None:
-            value = _ONE_POSITION[positions[0]] = pack_uint(1) + pickle.dumps(positions, 2)
-        return value
-    gaps = [positions[0], *map(sub, positions[1:], positions[:-1])]
-    return pack_uint(len(gaps)) + pickle.dumps(gaps, 2)
+def _positions_value(gaps: list[int]) -> bytes:
+    """Whoosh's ``Positions.encode`` of a posting, given its position gaps: a count, then the pickle."""
+    return pack_uint(len(gaps)) + _dumps_2(gaps)
 
 
 def _fast_terms(field):
@@ -175,7 +167,7 @@ class _PositionPostings:
         values = list(map(_one_position_values(max(firsts, default=0)).__getitem__, firsts))
         several = np.flatnonzero(freqs > 1)
         if len(several):
-            # Whoosh's Positions.encode of each: a count, then the pickled gaps (here, all at once).
+            # _positions_value() of each, all at once.
             lists = list(map(self.several.__getitem__, order[several].tolist()))
             flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(freqs[several].sum()))
             sizes = freqs[several].astype(np.int64)
@@ -215,7 +207,7 @@ _ONE_VALUES: list[bytes] = []
 def _one_position_values(highest: int) -> list[bytes]:
     """The encoded value of a posting with the one position ``i``, for every ``i <= highest``."""
     while len(_ONE_VALUES) <= highest:
-        _ONE_VALUES.append(_encode_positions([len(_ONE_VALUES)]))
+        _ONE_VALUES.append(_positions_value([len(_ONE_VALUES)]))
     return _ONE_VALUES
 
 
@@ -425,26 +417,27 @@ def _position_lists(grouped: _Grouped, offset: int):
     return keys, blocks, table.tobytes()
 
 
-#: One term of a chunk's table: key length, then what _posting_list() returns, then the offset.
-_RECORD = struct.Struct("<HIdBBfIIIIIQ")
-#: The same record as a numpy structured type (packed, little-endian), to build a field's table at once.
+#: One term of a chunk's table: key length, then what _posting_list() returns, then the offset
+#: (little-endian, packed): a struct for term-by-term code, a numpy structured type for whole fields.
+_RECORD_FIELDS = (
+    ("key", "H"),
+    ("df", "I"),
+    ("weight", "d"),
+    ("minlb", "B"),
+    ("maxlb", "B"),
+    ("maxweight", "f"),
+    ("minid", "I"),
+    ("maxid", "I"),
+    ("length", "I"),
+    ("lastpos", "I"),
+    ("lastlen", "I"),
+    ("offset", "Q"),
+)
+_RECORD = struct.Struct("<" + "".join(code for _, code in _RECORD_FIELDS))
+_RECORD_DTYPE = [(name, "<" + code) for name, code in _RECORD_FIELDS]
 #: Pickling in ``map`` without a Python call per object.
 _dumps = partial(pickle.dumps, protocol=_PROTOCOL)
 _dumps_2 = partial(pickle.dumps, protocol=2)  # Whoosh's own, for position lists
-_RECORD_DTYPE = [
-    ("key", "<u2"),
-    ("df", "<u4"),
-    ("weight", "<f8"),
-    ("minlb", "u1"),
-    ("maxlb", "u1"),
-    ("maxweight", "<f4"),
-    ("minid", "<u4"),
-    ("maxid", "<u4"),
-    ("length", "<u4"),
-    ("lastpos", "<u4"),
-    ("lastlen", "<u4"),
-    ("offset", "<u8"),
-]
 
 
 def _posting_list(docs: list, weights: list, values: list, fixed, lbs: list | None):
