@@ -86,11 +86,6 @@ _SOURCE_NAME = re.compile(
 _NOT_SOURCE = re.compile(r"发布|时间|作者|编辑|记者|字号|评论|阅读|浏览|分享|来源|当前|位置|首页|返回|^本[网报台站社]$")
 
 
-#: ``line`` with traditional characters in simplified form (one character for one, so match
-#: positions hold in the original; lines are kept as written).
-simplified = to_simplified
-
-
 def clean_line(line: str) -> str:
     """A line without surrounding spaces (full-width too) and list bullets."""
     return line.strip(_STRIP).strip(_BULLETS).strip(_STRIP)
@@ -110,7 +105,7 @@ def is_nav(line: str) -> bool:
     """A breadcrumb, a menu or a site button."""
     if len(line) > 120 or _SENTENCE.search(line):
         return False
-    line = simplified(line)
+    line = to_simplified(line)
     if _CRUMB.search(line) or _MENU_WORDS.match(line):
         return True
     words = [w for w in _MENU_SPLIT.split(line) if w]
@@ -119,19 +114,19 @@ def is_nav(line: str) -> bool:
 
 def is_share(line: str) -> bool:
     """A share button, font-size switch, print link or counter."""
-    return len(line) <= 60 and bool(_SHARE.search(simplified(line)))
+    return len(line) <= 60 and bool(_SHARE.search(to_simplified(line)))
 
 
 def is_end(line: str) -> bool:
     """A line that only comes after an article: editor, related links, disclaimer, copyright, ICP."""
-    return len(line) <= 100 and bool(_END.search(simplified(line)))
+    return len(line) <= 100 and bool(_END.search(to_simplified(line)))
 
 
 def is_contact(line: str) -> bool:
     """An address, phone, fax or e-mail line, or a site link, of a page footer."""
     if len(line) > 80:
         return False
-    return bool(_CONTACT.search(simplified(line)) or _PHONE_ONLY.match(line))
+    return bool(_CONTACT.search(to_simplified(line)) or _PHONE_ONLY.match(line))
 
 
 def is_furniture(line: str) -> bool:
@@ -143,7 +138,7 @@ def byline_of(line: str) -> str | None:
     """The line itself when it is a byline (记者 张三, 文|杨帆, 编辑:郭浏婷), else ``None``."""
     if len(line) > 60 or "。" in line:
         return None
-    match = _BYLINE.match(simplified(line))
+    match = _BYLINE.match(to_simplified(line))
     if not match:
         return None
     key, rest = match.group("key"), match.group("rest")
@@ -158,7 +153,7 @@ def byline_of(line: str) -> str | None:
 def lead_byline(paragraph: str) -> str | None:
     """The reporters named at the start of a lead: 本报讯（记者 张三 通讯员 李四）."""
     head = paragraph[:80]
-    plain = simplified(head)
+    plain = to_simplified(head)
     if not _REPORTER_WORD.search(plain):
         return None
     match = _LEAD_BYLINE.search(plain)
@@ -167,7 +162,7 @@ def lead_byline(paragraph: str) -> str | None:
 
 def source_of(line: str) -> str:
     """The source a metadata line names: after 来源：, or a paper, site or station name in it."""
-    plain = simplified(line)
+    plain = to_simplified(line)
     match = _NAMED_SOURCE.search(plain)
     if match:
         name = line[match.start("name") : match.end("name")]
@@ -177,7 +172,7 @@ def source_of(line: str) -> str:
         return name.strip("-－—_ ")
     for word in _MENU_SPLIT.split(line):
         word = word.strip("【】[]()（）")
-        plain = simplified(word)
+        plain = to_simplified(word)
         if 2 <= len(word) <= 20 and _SOURCE_NAME.match(plain) and not _NOT_SOURCE.search(plain):
             return word
     return ""

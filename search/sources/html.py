@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from ..errors import SourceError
+from ..traditional import to_simplified
 from . import boilerplate as bp
 from .article import Article
 from .dates import parse_date, without_dates
@@ -84,7 +85,7 @@ def read_html(path: str, text: str) -> Article:
     meta_lines = _meta_lines(text, title)
     published = _published(document.date, meta_lines)
     source = next(
-        (s for s in (bp.source_of(without_dates(line)) for line in meta_lines if "来源" in bp.simplified(line)) if s),
+        (s for s in (bp.source_of(without_dates(line)) for line in meta_lines if "来源" in to_simplified(line)) if s),
         "",
     )
     if not source:

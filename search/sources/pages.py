@@ -22,6 +22,7 @@ import re
 from datetime import datetime
 
 from ..errors import SourceError
+from ..traditional import to_simplified
 from . import boilerplate as bp
 from .article import Article
 from .dates import date_from_url, has_full_date, has_time, parse_date, without_dates, year_in
@@ -90,7 +91,7 @@ class _Page:
             return None
         if has_full_date(line):
             return parse_date(line)
-        if has_time(line) or _META_KEY.search(bp.simplified(line)):
+        if has_time(line) or _META_KEY.search(to_simplified(line)):
             return parse_date(line, year=self.year)
         return None
 
@@ -101,13 +102,13 @@ class _Page:
             if date is None:
                 continue
             score = 0
-            if _META_KEY.search(bp.simplified(line)) or bp.source_of(without_dates(line)):
+            if _META_KEY.search(to_simplified(line)) or bp.source_of(without_dates(line)):
                 score += 2
             if has_time(line):
                 score += 1
             if index and self._is_title_candidate(self.lines[index - 1]):
                 score += 1
-            if _TODAY.search(bp.simplified(line)):
+            if _TODAY.search(to_simplified(line)):
                 score -= 3
             if best is None or score > best[0]:
                 best = (score, index, date)
@@ -118,10 +119,10 @@ class _Page:
     def _is_meta(self, line: str) -> bool:
         if len(line) > 100 or "。" in line:
             return False
-        if bp.is_share(line) or _ORIGINAL_TITLE.match(bp.simplified(line)):
+        if bp.is_share(line) or _ORIGINAL_TITLE.match(to_simplified(line)):
             return True
-        if _META_KEY.search(bp.simplified(line)) and (re.search(r"[:：]", line) or self._date_of(line)):
-            return not bp.is_end(line) or bool(re.search(r"来源|作者", bp.simplified(line)))
+        if _META_KEY.search(to_simplified(line)) and (re.search(r"[:：]", line) or self._date_of(line)):
+            return not bp.is_end(line) or bool(re.search(r"来源|作者", to_simplified(line)))
         rest = without_dates(line).strip()
         return bool(rest) and bp.source_of(rest) == rest.strip("【】[]()（）")
 
@@ -196,7 +197,7 @@ class _Page:
         self.bylines.extend(bylines)
         tail = lines[start + end :]
         if not source:
-            source = next((s for s in (bp.source_of(line) for line in tail if "来源" in bp.simplified(line)) if s), "")
+            source = next((s for s in (bp.source_of(line) for line in tail if "来源" in to_simplified(line)) if s), "")
         if published is None:
             published = self._tail_date(tail)
         if not body:
@@ -222,7 +223,7 @@ class _Page:
 
     def _tail_date(self, tail: list[str]) -> datetime | None:
         for line in tail:
-            if re.search(r"发布|时间|日期", bp.simplified(line)) and not bp.is_end(line):
+            if re.search(r"发布|时间|日期", to_simplified(line)) and not bp.is_end(line):
                 date = self._date_of(line)
                 if date:
                     return date
@@ -248,7 +249,7 @@ def article_body(lines: list[str], title: str) -> tuple[str, list[str], int]:
     compact_title = re.sub(r"\s+", "", title)
     while body and (
         (compact_title and len(body[0]) <= len(compact_title) and re.sub(r"\s+", "", body[0]) in compact_title)
-        or _ORIGINAL_TITLE.match(bp.simplified(body[0]))
+        or _ORIGINAL_TITLE.match(to_simplified(body[0]))
         or bp.is_share(body[0])
         or bp.is_nav(body[0])
     ):
