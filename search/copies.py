@@ -55,7 +55,8 @@ _SEED = 8
 SCHEME = "affine32"
 #: Bytes of a :func:`signature` (four per permutation).
 SIGNATURE_BYTES = 4 * NUM_PERM
-#: Everything a signature's bytes depend on: signatures saved under another description are not reused.
+#: The settings a signature's bytes depend on: signatures saved under other settings are not reused
+#: (the shingle hash itself, in :func:`shingles`, is not described: change this text if it changes).
 SIGNATURE_KIND = f"minhash {SCHEME} perm={NUM_PERM} seed={_SEED} shingle={SHINGLE} chars={MAX_CHARS}"
 
 _NONWORD = re.compile(r"[\W_]+")
