@@ -53,10 +53,10 @@ def browser():
 
 
 def _failed(request) -> bool:
-    """A request that really failed: not a suggestion fetch the browser dropped because the reader
-    moved on to another page while it was in flight (what every browser does)."""
-    aborted = "ERR_ABORTED" in (request.failure or "")
-    return not (aborted and "/api/suggest" in request.url)
+    """A request that really failed: not one the browser cancelled because the reader moved on to
+    another page while it was in flight (a suggestion fetch, the favicon: what every browser does).
+    A missing or broken resource still counts, as an error response (see :func:`open_page`)."""
+    return "ERR_ABORTED" not in (request.failure or "")
 
 
 def open_page(browser, width: int, height: int):
@@ -66,6 +66,10 @@ def open_page(browser, width: int, height: int):
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
     page.on("requestfailed", lambda request: _failed(request) and problems.append(f"request failed: {request.url}"))
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and problems.append(f"HTTP {response.status}: {response.url}"),
+    )
     return context, page, problems
 
 
