@@ -166,6 +166,7 @@ def test_remembered_clauses_segment_as_jieba_does():
         "还几位男子跑到湖边手牵着手站在冰面上",
         "郭炘蔚】说，㐀㐁是生僻字",  # characters jieba's dictionary does not have
         "渝东北三峡库区城镇群和渝东南武陵山区城镇群",
+        "贫困发生率由10.2%降至0.6%，占总数43%左右，www.uscis.gov",  # letters and digits among words
     ],
 )
 def test_clause_cutter_gives_jiebas_words(text):
@@ -194,6 +195,23 @@ def test_a_changed_dictionary_is_seen():
     after = list(_cut(seg, text))
     assert "库区城镇群" not in before and "库区城镇群" in after
     assert after == list(seg.cut(text))
+
+
+def test_a_dictionary_word_of_letters_is_cut_as_jieba_does():
+    import jieba
+
+    from search.analysis import _cut, cache_dir
+
+    # jieba-rs joins single letters and digits into one piece; when that piece may also be a word
+    # of the dictionary, the clause goes to jieba itself.
+    seg = jieba.Tokenizer()
+    seg.tmp_dir = str(cache_dir())
+    seg.initialize()
+    seg.add_word("gpt", 1_000_000)
+    seg.add_word("ab", 1)
+    for text in ["gpt发布", "gptx发布", "abc中文ab", "a1b2发布5g"]:
+        assert list(_cut(seg, text)) == list(seg.cut(text))
+    assert "gpt" in list(_cut(seg, "gpt发布"))
 
 
 def test_bigrams_split_latin_from_ideographs():
