@@ -54,7 +54,7 @@ from whoosh.index import TOC
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-from .analysis import BigramTokenizer, ChineseTokenizer, gram_positions, segmenter, term_positions
+from .analysis import BigramTokenizer, ChineseTokenizer, gram_tokens, segmenter, term_positions
 
 #: Name of the index inside a generation directory (Whoosh's default).
 INDEX_NAME = "MAIN"
@@ -102,17 +102,16 @@ def _positions_value(gaps: list[int]) -> bytes:
     return pack_uint(len(gaps)) + _dumps_2(gaps)
 
 
-def _fast_terms(field):
-    """The function giving ``{term: positions}`` for a field we can index without Whoosh, else None."""
+def _fast_postings(field):
+    """What makes the postings of a field we can index without Whoosh (called once a chunk), else None."""
     fmt = field.format
     if type(fmt) is not formats.Positions or fmt.field_boost != 1.0:
         return None
     analyzer = field.analyzer
     if type(analyzer) is ChineseTokenizer:
-        userdict = analyzer.userdict
-        return lambda text: term_positions(text, userdict=userdict)
+        return partial(_PositionPostings, partial(term_positions, userdict=analyzer.userdict))
     if type(analyzer) is BigramTokenizer:
-        return gram_positions
+        return _GramPostings
     return None
 
 
@@ -125,7 +124,8 @@ class _PositionPostings:
     document are kept aside.
     """
 
-    def __init__(self):
+    def __init__(self, terms_of):
+        self.terms_of = terms_of  # text -> {term: positions}
         self.term_ids: dict[str, int] = defaultdict(count().__next__)
         self.tids = array("I")
         self.docs = array("I")
@@ -133,7 +133,9 @@ class _PositionPostings:
         self.firsts = array("I")
         self.several: dict[int, list[int]] = {}
 
-    def add(self, docnum: int, positions_by_term: dict[str, list[int]]) -> int:
+    def add(self, docnum: int, text: str) -> int:
+        """Add the postings of a document; returns its length (number of tokens)."""
+        positions_by_term = self.terms_of(text)
         start = len(self.tids)
         self.tids.extend(map(self.term_ids.__getitem__, positions_by_term))
         positions = positions_by_term.values()
@@ -159,31 +161,107 @@ class _PositionPostings:
         )
         keyed = rank[np.frombuffer(self.tids, dtype=np.uint32)]
         order = np.argsort(keyed, kind="stable")
-        counts = np.bincount(keyed, minlength=size)
-        ends = np.cumsum(counts)
-        docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
         freqs = np.frombuffer(self.freqs, dtype=np.uint32)[order]
-        firsts = np.frombuffer(self.firsts, dtype=np.uint32)[order].tolist()
-        values = list(map(_one_position_values(max(firsts, default=0)).__getitem__, firsts))
-        several = np.flatnonzero(freqs > 1)
-        if len(several):
-            # _positions_value() of each, all at once.
-            lists = list(map(self.several.__getitem__, order[several].tolist()))
-            flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(freqs[several].sum()))
-            sizes = freqs[several].astype(np.int64)
-            cuts = np.cumsum(sizes) - sizes
-            gaps = np.diff(flat, prepend=0)
-            gaps[cuts] = flat[cuts]
-            gap_list = gaps.tolist()
-            encoded = map(
-                bytes.__add__,
-                map(pack_uint, sizes.tolist()),
-                map(_dumps_2, map(gap_list.__getitem__, map(slice, cuts.tolist(), (cuts + sizes).tolist()))),
-            )
-            for at, value in zip(several.tolist(), encoded, strict=True):
-                values[at] = value
-        posting_lbs = np.zeros(len(docs), dtype=np.uint8) if lbs is None else np.frombuffer(lbs, np.uint8)[docs - first]
-        return _Grouped(terms, counts, ends - counts, ends, docs, freqs, values, posting_lbs)
+        several = order[freqs > 1].tolist()
+        flat = np.fromiter(
+            chain.from_iterable(map(self.several.__getitem__, several)),
+            dtype=np.int64,
+            count=int(freqs[freqs > 1].sum()),
+        )
+        return _grouped(
+            terms,
+            np.bincount(keyed, minlength=size),
+            np.frombuffer(self.docs, dtype=np.uint32)[order],
+            freqs,
+            np.frombuffer(self.firsts, dtype=np.uint32)[order],
+            flat,
+            lbs,
+            first,
+        )
+
+
+class _GramPostings:
+    """The postings of the character-bigram field of a chunk, found for the whole chunk at once.
+
+    Adding a document only keeps its text; when the chunk is written, :func:`gram_tokens` finds
+    every document's bigrams with array operations, and the postings are grouped by one sort. A
+    document's length is known only then (:meth:`lengths`).
+    """
+
+    def __init__(self):
+        self.texts: list[str] = []
+        self.docnums = array("I")
+        self._tokens = None
+
+    def add(self, docnum: int, text: str) -> None:
+        self.texts.append(text)
+        self.docnums.append(docnum)
+
+    def tokens(self):
+        if self._tokens is None:
+            self._tokens = gram_tokens(self.texts)
+            self.texts = []
+        return self._tokens
+
+    def lengths(self) -> Iterator[tuple[int, int]]:
+        """``(docnum, length)`` of each document added."""
+        return zip(self.docnums, self.tokens().lengths.tolist(), strict=True)
+
+    def grouped(self, lbs: array | None, first: int) -> _Grouped:
+        import numpy as np
+
+        tokens = self.tokens()
+        # Postings are (term, document) pairs: one stable sort puts them in term then document
+        # order, each one's tokens together, in position order.
+        paired = tokens.term * len(self.docnums) + tokens.text
+        order = np.argsort(paired, kind="stable")
+        paired = paired[order]
+        starts = np.flatnonzero(np.concatenate(([True], paired[1:] != paired[:-1])))
+        freqs = np.diff(np.append(starts, len(paired))).astype(np.uint32)
+        heads = order[starts]
+        positions = tokens.pos[order]
+        return _grouped(
+            tokens.terms,
+            np.bincount(tokens.term[heads], minlength=len(tokens.terms)),
+            np.frombuffer(self.docnums, dtype=np.uint32)[tokens.text[heads]],
+            freqs,
+            positions[starts],
+            positions[np.repeat(freqs > 1, freqs)],
+            lbs,
+            first,
+        )
+
+
+def _grouped(terms, counts, docs, freqs, firsts, flat, lbs: array | None, first: int) -> _Grouped:
+    """A positions field's postings, in term then document order, with their values encoded.
+
+    :param counts: postings of each term
+    :param docs: document of each posting; ``freqs`` and ``firsts``: its count and first position
+    :param flat: the positions of every posting whose term is more than once in its document, one
+        posting after the other
+    """
+    import numpy as np
+
+    ends = np.cumsum(counts)
+    firsts = firsts.tolist()
+    values = list(map(_one_position_values(max(firsts, default=0)).__getitem__, firsts))
+    several = np.flatnonzero(freqs > 1)
+    if len(several):
+        # _positions_value() of each, all at once.
+        sizes = freqs[several].astype(np.int64)
+        cuts = np.cumsum(sizes) - sizes
+        gaps = np.diff(flat, prepend=0)
+        gaps[cuts] = flat[cuts]
+        gap_list = gaps.tolist()
+        encoded = map(
+            bytes.__add__,
+            map(pack_uint, sizes.tolist()),
+            map(_dumps_2, map(gap_list.__getitem__, map(slice, cuts.tolist(), (cuts + sizes).tolist()))),
+        )
+        for at, value in zip(several.tolist(), encoded, strict=True):
+            values[at] = value
+    posting_lbs = np.zeros(len(docs), dtype=np.uint8) if lbs is None else np.frombuffer(lbs, np.uint8)[docs - first]
+    return _Grouped(terms, counts, ends - counts, ends, docs, freqs, values, posting_lbs)
 
 
 class _Grouped(NamedTuple):
@@ -218,12 +296,13 @@ class _ChunkAnalyser:
         self.schema = schema
         self.first = first_docnum
         self.count = 0
-        # field -> _PositionPostings, or term -> (docnums, weights, values) for other fields
+        # field -> _PositionPostings or _GramPostings, or term -> (docnums, weights, values) for
+        # other fields
         self.postings: dict[str, object] = {}
         # field -> length byte of each document of the chunk (scorable fields)
         self.length_bytes: dict[str, array] = {}
         self.docs: list[tuple] = []
-        self._fast = {name: _fast_terms(schema[name]) for name in schema.names()}
+        self._fast = {name: _fast_postings(schema[name]) for name in schema.names()}
 
     def add(self, doc: dict) -> None:
         schema = self.schema
@@ -242,12 +321,14 @@ class _ChunkAnalyser:
                 if fast is not None:
                     postings = self.postings.get(name)
                     if postings is None:
-                        postings = self.postings[name] = _PositionPostings()
-                    length = postings.add(docnum, fast(value))
+                        postings = self.postings[name] = fast()
+                    length = postings.add(docnum, value)  # None: known when the chunk is written
                 else:
                     length = self._add_generic(self.postings.setdefault(name, {}), docnum, field, value)
                 if field.scorable:
-                    self.length_bytes.setdefault(name, array("B", bytes(self.count))).append(length_to_byte(length))
+                    self.length_bytes.setdefault(name, array("B", bytes(self.count))).append(
+                        length_to_byte(length or 0)
+                    )
                     if length:
                         lengths.append((name, length))
             if field.stored:
@@ -275,11 +356,22 @@ class _ChunkAnalyser:
                 entry[2].append(vbytes)
         return length
 
+    def _known_lengths(self, name: str, lengths: Iterator[tuple[int, int]]) -> None:
+        """Put in the lengths of a field that are known only once the whole chunk is analysed."""
+        column = self.length_bytes[name]
+        for docnum, length in lengths:
+            if length:
+                column[docnum - self.first] = length_to_byte(length)
+                self.docs[docnum - self.first][1].append((name, length))
+
     def write(self, path: Path) -> dict[str, int]:
         """Write every posting list to ``path`` and the term table beside it.
 
         :returns: the number of terms of each field, in the (sorted) order written
         """
+        for name, postings in self.postings.items():
+            if isinstance(postings, _GramPostings) and name in self.length_bytes:
+                self._known_lengths(name, postings.lengths())
         counts = {}
         tables = []
         keys = []
@@ -288,7 +380,7 @@ class _ChunkAnalyser:
             for name in sorted(self.postings):
                 postings = self.postings[name]
                 lbs = self.length_bytes.get(name)
-                if isinstance(postings, _PositionPostings):
+                if isinstance(postings, _PositionPostings | _GramPostings):
                     field_keys, blocks, table = _position_lists(postings.grouped(lbs, self.first), offset)
                 else:
                     fixed = self.schema[name].format.fixed_value_size()
@@ -524,12 +616,13 @@ def analyse_chunk(schema, number: int, first_docnum: int, docs: list[dict], dire
             extras.append(prepare(doc))
         analyser.add(doc)
     path = Path(directory) / f"chunk-{number:05d}.pst"
+    terms = analyser.write(path)  # first: it completes the documents' lengths
     return {
         "number": number,
         "first": first_docnum,
         "count": analyser.count,
         "docs": analyser.docs,
-        "terms": analyser.write(path),
+        "terms": terms,
         "path": str(path),
         "extras": extras,
     }

@@ -141,12 +141,22 @@ def _fixture_texts():
 
 
 def test_indexing_fast_paths_give_exactly_the_analyzer_terms():
-    from search.analysis import gram_positions, term_positions
+    from search.analysis import gram_tokens, term_positions
 
-    for text in _fixture_texts():
+    texts = _fixture_texts() + ["中", "㐀", "İstanbul的𠀀𠀁中文", "\ud800孤", "5g"]
+    for text in texts:
         assert term_positions(text) == _grouped(segment(text))
         assert term_positions(text, subwords=False) == _grouped(segment(text, subwords=False))
-        assert gram_positions(text) == _grouped(bigrams(text))
+    # The bigrams of all the texts at once, as a rebuild's chunk finds them.
+    tokens = gram_tokens(texts)
+    assert tokens.terms == sorted(set(tokens.terms))
+    found = [{} for _ in texts]
+    for term, text, pos in zip(tokens.term.tolist(), tokens.text.tolist(), tokens.pos.tolist(), strict=True):
+        found[text].setdefault(tokens.terms[term], []).append(pos)
+    for text, terms, length in zip(texts, found, tokens.lengths.tolist(), strict=True):
+        expected = _grouped(bigrams(text))
+        assert terms == expected
+        assert length == sum(map(len, expected.values()))
 
 
 def test_remembered_clauses_segment_as_jieba_does():
