@@ -27,8 +27,11 @@ import tempfile
 import threading
 import unicodedata
 import warnings
+from array import array
+from collections import defaultdict
 from collections.abc import Iterator
 from functools import partial
+from itertools import count
 from pathlib import Path
 from typing import NamedTuple
 
@@ -247,54 +250,89 @@ _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u4d
 
 
 # Indexing fast paths ---------------------------------------------------------------------------------
-# Whoosh's Positions format needs, per term, only the list of its positions. These functions give
-# exactly the terms and positions of segment() and bigrams() (tests pin that), without building a
-# Segment per token or an offset map: at 150,000 articles the per-token cost is what counts.
+# Whoosh's Positions format needs, per term, only the list of its positions. word_tokens() and
+# gram_tokens() give exactly the terms and positions of segment() and bigrams() (tests pin that)
+# for a rebuild's whole chunk of texts at once, without building a Segment per token or an offset
+# map: at 150,000 articles the per-token cost is what counts.
 
 
-def term_positions(text: str, *, subwords: bool = True, userdict: str | None = REGIONAL_DICT) -> dict[str, list[int]]:
-    """Each word of ``text`` (and sub-word, with ``subwords``) with its positions, as :func:`segment` gives them."""
+def word_tokens(texts: list[str], userdict: str | None = REGIONAL_DICT) -> Tokens:
+    """The words and sub-words of each of ``texts`` (as :func:`segment` gives them), found for all at once.
+
+    jieba segments each clause on its own, so what a clause gives -- its terms (words, the
+    sub-words at their word's position, the letter and digit runs of a mixed Latin word), the
+    position of each in the clause and its number of words -- is worked out once, and remembered
+    for short clauses, which news repeats. A text's tokens are then a few list extensions per
+    clause; the terms are numbered and the positions added up on arrays.
+    """
+    import numpy as np
+
     seg = segmenter(userdict)
-    folded, _ = fold(text)
-    known = _subword_caches.setdefault(userdict or "", {}) if subwords else None
-    out: dict[str, list[int]] = {}
-    get = out.get
-    wordlike = _WORDLIKE.search
-    pos = 0
-    for piece in _cut(seg, folded):
+    split = _import_jieba().re_han_default.split
+    cutter = _cutter(seg)
+    known = _token_caches.setdefault(id(seg), {})
+    subwords = _subword_caches.setdefault(userdict or "", {})
+    terms: list[str] = []
+    offsets = array("I")  # each token's position in its clause
+    starts: list[int] = []  # each clause's (with a token) first position in its text
+    sizes: list[int] = []  # and its number of tokens
+    lengths: list[int] = []
+    for text in texts:
+        before = len(terms)
+        pos = 0
+        for block in split(fold(text)[0]):
+            if not block:
+                continue
+            found = known.get(block)
+            if found is None:
+                found = _block_tokens(block, cutter, seg.FREQ, subwords)
+                if len(block) <= _CLAUSE_CACHE_LENGTH:
+                    if len(known) >= _CLAUSE_CACHE_SIZE:
+                        known.clear()
+                    known[block] = found
+            block_terms, block_offsets, words = found
+            if block_terms:
+                terms.extend(block_terms)
+                offsets.extend(block_offsets)
+                starts.append(pos)
+                sizes.append(len(block_terms))
+            pos += words
+        lengths.append(len(terms) - before)
+    positions = np.repeat(np.array(starts, dtype=np.int64), sizes) + np.array(offsets, dtype=np.int64)
+    numbered: dict[str, int] = defaultdict(count().__next__)
+    ids = np.fromiter(map(numbered.__getitem__, terms), dtype=np.int64, count=len(terms))
+    return _ranked(list(numbered), ids, np.repeat(np.arange(len(texts)), lengths), positions, np.array(lengths))
+
+
+def _block_tokens(block: str, cutter, freq: dict, subwords: dict) -> tuple[tuple[str, ...], tuple[int, ...], int]:
+    """What one block of text (see :func:`_block_words`) gives :func:`word_tokens`: its terms, the
+    position of each in the block, and its number of words."""
+    terms: list[str] = []
+    offsets: list[int] = []
+    words = 0
+    for piece in _block_words(block, cutter):
         # [^\W_] is str.isalnum() per character: a leading letter or digit settles it.
-        if not (piece[:1].isalnum() or wordlike(piece)):
+        if not (piece[:1].isalnum() or _WORDLIKE.search(piece)):
             continue
         if piece.isascii():
             piece = piece.lower()
-            if known is not None:
-                # Letter and digit runs of a mixed Latin word (gpt4: gpt, 4) at its position.
-                for sub in pieces(piece):
-                    positions = get(sub)
-                    if positions is None:
-                        out[sub] = [pos]
-                    else:
-                        positions.append(pos)
-        elif known is not None and len(piece) > 2:
-            subs = known.get(piece)
+            subs = pieces(piece)  # letter and digit runs of a mixed Latin word (gpt4: gpt, 4)
+        elif len(piece) > 2:
+            subs = subwords.get(piece)
             if subs is None:
-                subs = _subwords_of(piece, seg.FREQ)
-                if len(known) >= _SUBWORD_CACHE_SIZE:
-                    known.clear()
-                known[piece] = subs
-            for sub in subs:
-                positions = get(sub)
-                if positions is None:
-                    out[sub] = [pos]
-                else:
-                    positions.append(pos)
-        positions = get(piece)
-        if positions is None:
-            out[piece] = [pos]
+                subs = _subwords_of(piece, freq)
+                if len(subwords) >= _SUBWORD_CACHE_SIZE:
+                    subwords.clear()
+                subwords[piece] = subs
         else:
-            positions.append(pos)
-        pos += 1
-    return out
+            subs = ()
+        for sub in subs:
+            terms.append(sub)
+            offsets.append(words)
+        terms.append(piece)
+        offsets.append(words)
+        words += 1
+    return tuple(terms), tuple(offsets), words
 
 
 class _ClauseCutter:
@@ -322,9 +360,9 @@ class _ClauseCutter:
         self.signature = _dictionary_signature(seg)
         self.path = rjieba.Jieba.empty()
         add = self.path.add_word
-        for word, count in self.freq.items():
-            if count:  # jieba keeps the prefixes of its words with a count of 0
-                add(word, count, None)
+        for word, times in self.freq.items():
+            if times:  # jieba keeps the prefixes of its words with a count of 0
+                add(word, times, None)
         # jieba's total also counts the earlier count of a word a user dictionary gave again; the
         # log of the total is in every score (and so in how ties round). The difference goes to a
         # character no clause holds (a private-use one), so both totals are the same.
@@ -387,6 +425,7 @@ def _cutter(seg) -> _ClauseCutter:
     cutter = _cutters.get(id(seg))
     if cutter is None or cutter.signature != _dictionary_signature(seg):
         _clause_caches.pop(id(seg), None)
+        _token_caches.pop(id(seg), None)
         cutter = _cutters[id(seg)] = _ClauseCutter(seg, _import_jieba().finalseg.cut)
     return cutter
 
@@ -396,6 +435,8 @@ def _cutter(seg) -> _ClauseCutter:
 _CLAUSE_CACHE_SIZE = 300_000
 _CLAUSE_CACHE_LENGTH = 24
 _clause_caches: dict[int, dict[str, tuple[str, ...]]] = {}
+#: What short blocks give :func:`word_tokens` (see :func:`_block_tokens`), per tokenizer, as many.
+_token_caches: dict[int, dict[str, tuple]] = {}
 
 
 def _cut(seg, text: str) -> Iterator[str]:
@@ -422,11 +463,26 @@ def _cut(seg, text: str) -> Iterator[str]:
                 words = cache[block] = tuple(cut_clause(block))
             yield from words
         else:
-            for part in re_skip.split(block):
-                if re_skip.match(part):
-                    yield part
-                else:
-                    yield from part
+            yield from _skipped_words(block, re_skip)
+
+
+def _block_words(block: str, cut_clause) -> list[str]:
+    """jieba's words of one block of ``re_han_default.split``: a clause, or what lies between two."""
+    jieba = _import_jieba()
+    if jieba.re_han_default.match(block):
+        return cut_clause(block)
+    return _skipped_words(block, jieba.re_skip_default)
+
+
+def _skipped_words(block: str, re_skip) -> list[str]:
+    """What jieba makes of text between clauses: runs of spaces and line breaks, single characters."""
+    words: list[str] = []
+    for part in re_skip.split(block):
+        if re_skip.match(part):
+            words.append(part)
+        else:
+            words.extend(part)
+    return words
 
 
 #: Words whose sub-words are remembered, per dictionary (words repeat: most lookups hit).
@@ -446,8 +502,8 @@ def _subwords_of(word: str, freq: dict) -> tuple[str, ...]:
     return tuple(found)
 
 
-class GramTokens(NamedTuple):
-    """The bigram tokens of many texts at once (see :func:`gram_tokens`), as numpy arrays."""
+class Tokens(NamedTuple):
+    """The tokens of many texts at once (:func:`word_tokens`, :func:`gram_tokens`), as numpy arrays."""
 
     terms: list[str]  # the distinct tokens, sorted
     term: object  # each token's index in ``terms``, tokens in text order then position order
@@ -474,7 +530,7 @@ def _is_alnum(points):
     return out
 
 
-def gram_tokens(texts: list[str]) -> GramTokens:
+def gram_tokens(texts: list[str]) -> Tokens:
     """The bigram tokens of each of ``texts`` (as :func:`bigrams` gives them), found for all at once.
 
     A rebuild analyses thousands of articles in a chunk: with the texts as one array of code
@@ -525,18 +581,22 @@ def gram_tokens(texts: list[str]) -> GramTokens:
     lengths = np.diff(np.append(first, len(at)))
     keys, term = np.unique(key[at], return_inverse=True)
     word_list = list(words)
+    low = (1 << _LOW) - 1
     names = [
-        word_list[-1 - k]
-        if k < 0
-        else chr(k >> _LOW) + chr(k & ((1 << _LOW) - 1))
-        if k & ((1 << _LOW) - 1)
-        else chr(k >> _LOW)
+        word_list[-1 - k] if k < 0 else chr(k >> _LOW) + chr(k & low) if k & low else chr(k >> _LOW)
         for k in keys.tolist()
     ]
+    return _ranked(names, term, text, pos, lengths)
+
+
+def _ranked(names: list[str], ids, text, pos, lengths) -> Tokens:
+    """:class:`Tokens` of tokens numbered ``ids`` in ``names``: numbered again in term order."""
+    import numpy as np
+
     order = sorted(range(len(names)), key=names.__getitem__)
     rank = np.empty(len(names), dtype=np.int64)
     rank[order] = np.arange(len(names))
-    return GramTokens([names[i] for i in order], rank[term], text, pos, lengths)
+    return Tokens([names[i] for i in order], rank[ids], text, pos, lengths)
 
 
 def _number(numbers: dict[str, int], word: str) -> int:

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from functools import partial
 from hashlib import md5
-from itertools import chain, compress, count, groupby, islice, repeat
+from itertools import groupby, islice
 from operator import itemgetter, sub
 from pathlib import Path
 from typing import NamedTuple
@@ -54,7 +54,7 @@ from whoosh.index import TOC
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-from .analysis import BigramTokenizer, ChineseTokenizer, gram_tokens, segmenter, term_positions
+from .analysis import BigramTokenizer, ChineseTokenizer, gram_tokens, segmenter, word_tokens
 
 #: Name of the index inside a generation directory (Whoosh's default).
 INDEX_NAME = "MAIN"
@@ -109,86 +109,23 @@ def _fast_postings(field):
         return None
     analyzer = field.analyzer
     if type(analyzer) is ChineseTokenizer:
-        return partial(_PositionPostings, partial(term_positions, userdict=analyzer.userdict))
+        return partial(_ChunkPostings, partial(word_tokens, userdict=analyzer.userdict))
     if type(analyzer) is BigramTokenizer:
-        return _GramPostings
+        return partial(_ChunkPostings, gram_tokens)
     return None
 
 
-class _PositionPostings:
-    """The postings of one positions field of a chunk, in flat arrays.
+class _ChunkPostings:
+    """The postings of one positions field of a chunk, found for the whole chunk at once.
 
-    Adding a document costs a few C-level calls (terms are numbered through a dict, arrays are
-    extended); the postings are grouped by term only when the chunk is written, by one stable
-    sort. A posting keeps its first position; the positions of a term found more than once in a
-    document are kept aside.
+    Adding a document only keeps its text. When the chunk is written, ``tokenize`` (an
+    :mod:`search.analysis` function: :func:`word_tokens`, :func:`gram_tokens`) gives every token
+    of every document as arrays, and one stable sort groups them into postings. A document's length
+    is known only then (:meth:`lengths`).
     """
 
-    def __init__(self, terms_of):
-        self.terms_of = terms_of  # text -> {term: positions}
-        self.term_ids: dict[str, int] = defaultdict(count().__next__)
-        self.tids = array("I")
-        self.docs = array("I")
-        self.freqs = array("I")
-        self.firsts = array("I")
-        self.several: dict[int, list[int]] = {}
-
-    def add(self, docnum: int, text: str) -> int:
-        """Add the postings of a document; returns its length (number of tokens)."""
-        positions_by_term = self.terms_of(text)
-        start = len(self.tids)
-        self.tids.extend(map(self.term_ids.__getitem__, positions_by_term))
-        positions = positions_by_term.values()
-        freqs = list(map(len, positions))
-        self.freqs.extend(freqs)
-        self.firsts.extend(map(_FIRST, positions))
-        self.docs.extend(repeat(docnum, len(freqs)))
-        length = sum(freqs)
-        if length != len(freqs):
-            more = list(map(_MORE_THAN_ONE, freqs))
-            self.several.update(zip(compress(count(start), more), compress(positions, more), strict=False))
-        return length
-
-    def grouped(self, lbs: array | None, first: int) -> _Grouped:
-        """The postings in term order (terms sorted, each term's in document order), in arrays."""
-        import numpy as np
-
-        terms = sorted(self.term_ids)
-        size = len(terms)
-        rank = np.empty(size, dtype=np.uint32)
-        rank[np.fromiter(map(self.term_ids.__getitem__, terms), dtype=np.uint32, count=size)] = np.arange(
-            size, dtype=np.uint32
-        )
-        keyed = rank[np.frombuffer(self.tids, dtype=np.uint32)]
-        order = np.argsort(keyed, kind="stable")
-        freqs = np.frombuffer(self.freqs, dtype=np.uint32)[order]
-        several = order[freqs > 1].tolist()
-        flat = np.fromiter(
-            chain.from_iterable(map(self.several.__getitem__, several)),
-            dtype=np.int64,
-            count=int(freqs[freqs > 1].sum()),
-        )
-        return _grouped(
-            terms,
-            np.bincount(keyed, minlength=size),
-            np.frombuffer(self.docs, dtype=np.uint32)[order],
-            freqs,
-            np.frombuffer(self.firsts, dtype=np.uint32)[order],
-            flat,
-            lbs,
-            first,
-        )
-
-
-class _GramPostings:
-    """The postings of the character-bigram field of a chunk, found for the whole chunk at once.
-
-    Adding a document only keeps its text; when the chunk is written, :func:`gram_tokens` finds
-    every document's bigrams with array operations, and the postings are grouped by one sort. A
-    document's length is known only then (:meth:`lengths`).
-    """
-
-    def __init__(self):
+    def __init__(self, tokenize):
+        self.tokenize = tokenize
         self.texts: list[str] = []
         self.docnums = array("I")
         self._tokens = None
@@ -199,7 +136,7 @@ class _GramPostings:
 
     def tokens(self):
         if self._tokens is None:
-            self._tokens = gram_tokens(self.texts)
+            self._tokens = self.tokenize(self.texts)
             self.texts = []
         return self._tokens
 
@@ -208,6 +145,7 @@ class _GramPostings:
         return zip(self.docnums, self.tokens().lengths.tolist(), strict=True)
 
     def grouped(self, lbs: array | None, first: int) -> _Grouped:
+        """The postings in term order (terms sorted, each term's in document order), in arrays."""
         import numpy as np
 
         tokens = self.tokens()
@@ -216,7 +154,7 @@ class _GramPostings:
         paired = tokens.term * len(self.docnums) + tokens.text
         order = np.argsort(paired, kind="stable")
         paired = paired[order]
-        starts = np.flatnonzero(np.concatenate(([True], paired[1:] != paired[:-1])))
+        starts = np.flatnonzero(np.diff(paired, prepend=-1))  # each posting's first token
         freqs = np.diff(np.append(starts, len(paired))).astype(np.uint32)
         heads = order[starts]
         positions = tokens.pos[order]
@@ -277,8 +215,6 @@ class _Grouped(NamedTuple):
     lbs: object
 
 
-_FIRST = itemgetter(0)
-_MORE_THAN_ONE = (1).__lt__
 _ONE_VALUES: list[bytes] = []
 
 
@@ -296,8 +232,7 @@ class _ChunkAnalyser:
         self.schema = schema
         self.first = first_docnum
         self.count = 0
-        # field -> _PositionPostings or _GramPostings, or term -> (docnums, weights, values) for
-        # other fields
+        # field -> _ChunkPostings, or term -> (docnums, weights, values) for other fields
         self.postings: dict[str, object] = {}
         # field -> length byte of each document of the chunk (scorable fields)
         self.length_bytes: dict[str, array] = {}
@@ -370,7 +305,7 @@ class _ChunkAnalyser:
         :returns: the number of terms of each field, in the (sorted) order written
         """
         for name, postings in self.postings.items():
-            if isinstance(postings, _GramPostings) and name in self.length_bytes:
+            if isinstance(postings, _ChunkPostings) and name in self.length_bytes:
                 self._known_lengths(name, postings.lengths())
         counts = {}
         tables = []
@@ -380,7 +315,7 @@ class _ChunkAnalyser:
             for name in sorted(self.postings):
                 postings = self.postings[name]
                 lbs = self.length_bytes.get(name)
-                if isinstance(postings, _PositionPostings | _GramPostings):
+                if isinstance(postings, _ChunkPostings):
                     field_keys, blocks, table = _position_lists(postings.grouped(lbs, self.first), offset)
                 else:
                     fixed = self.schema[name].format.fixed_value_size()

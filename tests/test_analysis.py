@@ -140,23 +140,26 @@ def _fixture_texts():
     return texts + ["ＡＩ大会：ＣＰＵ与iPhone １２３", "面积100㎡的房子在重庆", "abc重庆 x_y ①② Ⅱ号 Straße", "", "，。"]
 
 
-def test_indexing_fast_paths_give_exactly_the_analyzer_terms():
-    from search.analysis import gram_tokens, term_positions
-
-    texts = _fixture_texts() + ["中", "㐀", "İstanbul的𠀀𠀁中文", "\ud800孤", "5g"]
-    for text in texts:
-        assert term_positions(text) == _grouped(segment(text))
-        assert term_positions(text, subwords=False) == _grouped(segment(text, subwords=False))
-    # The bigrams of all the texts at once, as a rebuild's chunk finds them.
-    tokens = gram_tokens(texts)
-    assert tokens.terms == sorted(set(tokens.terms))
-    found = [{} for _ in texts]
+def _by_text(tokens, count):
+    """``{term: positions}`` of each text, from :class:`search.analysis.Tokens`."""
+    found = [{} for _ in range(count)]
     for term, text, pos in zip(tokens.term.tolist(), tokens.text.tolist(), tokens.pos.tolist(), strict=True):
         found[text].setdefault(tokens.terms[term], []).append(pos)
-    for text, terms, length in zip(texts, found, tokens.lengths.tolist(), strict=True):
-        expected = _grouped(bigrams(text))
-        assert terms == expected
-        assert length == sum(map(len, expected.values()))
+    return found
+
+
+def test_indexing_fast_paths_give_exactly_the_analyzer_terms():
+    from search.analysis import gram_tokens, word_tokens
+
+    texts = _fixture_texts() + ["中", "㐀", "İstanbul的𠀀𠀁中文", "\ud800孤", "5g", "a1a1 ①"]
+    # All the texts at once, as a rebuild's chunk finds them; twice, the second time from memory.
+    for analyse, analyzer in [(word_tokens, segment), (word_tokens, segment), (gram_tokens, bigrams)]:
+        tokens = analyse(texts)
+        assert tokens.terms == sorted(set(tokens.terms))
+        for text, terms, length in zip(texts, _by_text(tokens, len(texts)), tokens.lengths.tolist(), strict=True):
+            expected = _grouped(analyzer(text))
+            assert terms == expected
+            assert length == sum(map(len, expected.values()))
 
 
 def test_remembered_clauses_segment_as_jieba_does():
