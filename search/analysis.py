@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 import unicodedata
@@ -112,6 +113,9 @@ def cache_dir() -> Path:
 
 
 def _import_jieba():
+    jieba = sys.modules.get("jieba")
+    if jieba is not None:
+        return jieba
     # jieba 0.42.1 has regexes with invalid escapes: silence exactly those warnings, nothing else.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"invalid escape sequence", category=DeprecationWarning)
@@ -468,7 +472,7 @@ def _cut(seg, text: str) -> Iterator[str]:
 
 def _block_words(block: str, cut_clause) -> list[str]:
     """jieba's words of one block of ``re_han_default.split``: a clause, or what lies between two."""
-    jieba = _import_jieba()
+    jieba = sys.modules["jieba"]  # loaded: cut_clause is made from a jieba tokenizer
     if jieba.re_han_default.match(block):
         return cut_clause(block)
     return _skipped_words(block, jieba.re_skip_default)
