@@ -13,6 +13,8 @@ This is the only module that knows jieba.
   lower case, and traditional characters to simplified ones (OpenCC's table, one character for
   one, see :mod:`search.traditional`), so jieba's simplified dictionary segments both and 重慶
   finds 重庆. Punctuation and spaces are not tokens.
+* The words are jieba's; the path through its dictionary is found by jieba-rs (``rjieba``), loaded
+  with the same dictionary, and the rest is jieba's own (see :class:`_ClauseCutter`).
 * A regional user dictionary shipped in the package is loaded into a private ``jieba.Tokenizer``;
   jieba's global tokenizer is never touched. jieba loads once per process, lazily; the analyzer
   objects hold only plain configuration, so Whoosh can pickle them into the index schema.
