@@ -208,7 +208,8 @@ def index_update(sources, index_dir, prune, as_json, strict, silent, field_optio
     _echo_skipped(summary)
 
 
-@cli.command("search")
+# A query may start with "-" (-重庆 leaves 重庆 out; -0 is a number): an unknown option is the query.
+@cli.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("query")
 @_index_option
 @click.option(
@@ -325,7 +326,7 @@ def related_command(article_id, index_dir, limit, as_json):
         _echo_hit(rank, hit)
 
 
-@cli.command("suggest")
+@cli.command("suggest", context_settings={"ignore_unknown_options": True})
 @click.argument("text")
 @_index_option
 @click.option("--limit", default=8, show_default=True, type=click.IntRange(1, 50), help="How many.")

@@ -73,6 +73,16 @@ def test_search_errors_are_one_line(tmp_path, index_dir):
     assert bad_date.exit_code == 1 and "not a date" in bad_date.output
 
 
+def test_a_query_may_start_with_a_dash(index_dir):
+    # Found by the fuzz test: click took "-0" for an option and stopped with a usage message.
+    for query in ["-0", "-重庆 两江", "--重庆"]:
+        result = CliRunner().invoke(cli, ["search", query, "--index", str(index_dir), "--json"])
+        assert result.exit_code == 0, result.output
+        assert "hits" in json.loads(result.output)
+    result = CliRunner().invoke(cli, ["suggest", "-重", "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+
+
 def test_every_command_is_in_the_readme():
     from pathlib import Path
 
