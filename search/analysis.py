@@ -33,7 +33,6 @@ import warnings
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
-from functools import partial
 from itertools import count
 from pathlib import Path
 from typing import NamedTuple
@@ -350,8 +349,8 @@ class _ClauseCutter:
     through ``rjieba``) finds it with the same algorithm over the same dictionary, loaded with
     exactly this tokenizer's word frequencies (its own dictionary and user words). The runs of single
     characters still go to jieba's own HMM, as jieba does it. The words are jieba's, word for word
-    (tested against ``jieba.Tokenizer.cut``; checked over all 154,228 corpus articles), about three
-    times as fast as the same algorithm in Python.
+    (tested against ``jieba.Tokenizer.cut``; checked over all 154,228 corpus articles), about 1.7
+    times as fast as the same algorithm in Python on clauses not seen before.
 
     jieba-rs's path without HMM joins a run of single letters and digits into one piece. Such a
     piece is not a dictionary word, so it goes back into the run of single characters; a clause
@@ -570,17 +569,18 @@ def gram_tokens(texts: list[str]) -> Tokens:
 
     pair = cjk & after(cjk)  # a bigram starts here
     single = cjk & ~before(cjk) & ~after(cjk)  # an ideograph alone
-    run_starts = np.flatnonzero(other & ~before(other))
+    run_start = other & ~before(other)
+    run_starts = np.flatnonzero(run_start)
     run_ends = np.flatnonzero(other & ~after(other)) + 1
     key = np.zeros(size, dtype=np.int64)
     at = np.flatnonzero(pair)
     key[at] = (points[at] << _LOW) | points[at + 1]
     at = np.flatnonzero(single)
     key[at] = points[at] << _LOW
-    words: dict[str, int] = {}
+    words: dict[str, int] = defaultdict(count().__next__)
     runs = [joined[i:j].lower() for i, j in zip(run_starts.tolist(), run_ends.tolist(), strict=True)]
-    key[run_starts] = -1 - np.fromiter(map(partial(_number, words), runs), dtype=np.int64, count=len(runs))
-    at = np.flatnonzero(pair | single | (other & ~before(other)))
+    key[run_starts] = -1 - np.fromiter(map(words.__getitem__, runs), dtype=np.int64, count=len(runs))
+    at = np.flatnonzero(pair | single | run_start)
     text = np.searchsorted(starts, at, side="right") - 1
     first = np.searchsorted(at, starts)  # each text's first token
     pos = np.arange(len(at)) - first[text]
@@ -603,13 +603,6 @@ def _ranked(names: list[str], ids, text, pos, lengths) -> Tokens:
     rank = np.empty(len(names), dtype=np.int64)
     rank[order] = np.arange(len(names))
     return Tokens([names[i] for i in order], rank[ids], text, pos, lengths)
-
-
-def _number(numbers: dict[str, int], word: str) -> int:
-    number = numbers.get(word)
-    if number is None:
-        number = numbers[word] = len(numbers)
-    return number
 
 
 class _SegmentTokenizer(Tokenizer):
