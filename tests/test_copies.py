@@ -100,3 +100,14 @@ def test_api_and_page(client):
     assert "逐篇显示" in page and "collapse=0" in page
     page = client.get("/search", query_string={"q": "黛湖观鸟节", "collapse": "0"}).get_data(as_text=True)
     assert page.count('data-copies="2"') == 3 and "合并多家媒体转载的相同报道" in page
+
+
+def test_signature_is_datasketchs_minhash_of_the_shingles():
+    # signature() applies datasketch's permutations to the 5-gram array itself; the values must be
+    # those of MinHash.update_batch (saved signatures are reused across rebuilds).
+    for body in (STORY, REPRINT, PORTAL, STORY[::-1], STORY.upper() + "ＡＢＣ ４２"):
+        sketch = copies._base().copy()
+        sketch.update_batch(copies.shingles(body))
+        assert copies.signature(body) == sketch.hashvalues.astype("<u4").tobytes()
+    assert copies.signature("太短的文字也会雷同。") is None
+    assert copies.signature("重庆" * 100) is None  # long, but too few distinct 5-grams
