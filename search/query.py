@@ -38,7 +38,7 @@ from whoosh.qparser.syntax import OrGroup
 from . import schema as fields
 from .analysis import DATA_DIR, ChineseAnalyzer, bigrams, fold, pieces, segment
 from .errors import QueryError
-from .scoring import FieldWeight, Ranked, Word
+from .scoring import Excluding, FieldWeight, Ranked, Word
 
 #: Longest query accepted, in characters.
 MAX_QUERY_LENGTH = 500
@@ -287,12 +287,12 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
         else:
             combined = wq.And(positive, boost=q.boost)
         if negative:
-            combined = wq.AndNot(combined, negative[0] if len(negative) == 1 else wq.Or(negative))
+            combined = Excluding(combined, negative[0] if len(negative) == 1 else wq.Or(negative))
         return combined
     if isinstance(q, wq.AndNot):
         positive = _rewrite(q.a, source, ranking, minor)
         negative = _rewrite(q.b, source, ranking, minor)
-        return positive if _is_empty(negative) else wq.AndNot(positive, negative)
+        return positive if _is_empty(negative) else Excluding(positive, negative)
     if isinstance(q, (wq.AndMaybe, wq.Require)):
         return q.__class__(_rewrite(q.a, source, ranking, minor), _rewrite(q.b, source, ranking, minor))
     if isinstance(q, wq.Phrase):

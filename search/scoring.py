@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as wq
 from whoosh.columns import NumericColumn
-from whoosh.matching import Matcher, NullMatcher, ReadTooFar
+from whoosh.matching import AndNotMatcher, Matcher, NullMatcher, ReadTooFar
 from whoosh.util.numeric import byte_to_length
 
 from . import schema as fields
@@ -646,4 +646,24 @@ class ArrayMatcher(Matcher):
         return None
 
 
-__all__ = ["ArrayMatcher", "FieldWeight", "Ranked", "Word"]
+class Excluding(wq.AndNot):
+    """``a NOT b`` (Whoosh's :class:`~whoosh.query.AndNot`), matched by :class:`_ExcludingMatcher`."""
+
+    def matcher(self, searcher, context=None):
+        return _ExcludingMatcher(
+            self.a.matcher(searcher, context), self.b.matcher(searcher, searcher.boolean_context())
+        )
+
+
+class _ExcludingMatcher(AndNotMatcher):
+    """Whoosh's AndNotMatcher, except that its first document is checked against the excluded
+    matcher whatever document that one starts on. Whoosh's checks it only when both start on the
+    same document: ``火锅 -重庆`` listed an article holding 重庆 whenever an article before it
+    held 重庆 too (sorted by date, or counted; a scored search happened to skip it)."""
+
+    def _find_first(self):
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()
+
+
+__all__ = ["ArrayMatcher", "Excluding", "FieldWeight", "Ranked", "Word"]
