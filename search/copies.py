@@ -212,7 +212,7 @@ def _candidate_pairs(signed_rows: list[bytes]):
     """The pairs ``(i, j)``, ``i < j``, of rows whose MinHashes agree on all the values of at least
     one LSH band: the pairs datasketch's ``MinHashLSH`` (its bands, for :data:`CANDIDATE`) would
     propose, found with one sort per band instead of a dictionary of every band of every row
-    (that took 30 of the 35 s of copies at 150,000 articles)."""
+    (for the corpus's 150,287 bodies long enough to compare: 1.9 s instead of 16.7 s)."""
     import numpy as np
     from datasketch import MinHashLSH
 
