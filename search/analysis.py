@@ -473,7 +473,7 @@ def _cut(seg, text: str) -> Iterator[str]:
 
 def _block_words(block: str, cut_clause) -> list[str]:
     """jieba's words of one block of ``re_han_default.split``: a clause, or what lies between two."""
-    jieba = sys.modules["jieba"]  # loaded: cut_clause is made from a jieba tokenizer
+    jieba = _import_jieba()
     if jieba.re_han_default.match(block):
         return cut_clause(block)
     return _skipped_words(block, jieba.re_skip_default)

@@ -647,7 +647,12 @@ class ArrayMatcher(Matcher):
 
 
 class Excluding(wq.AndNot):
-    """``a NOT b`` (Whoosh's :class:`~whoosh.query.AndNot`), matched by :class:`_ExcludingMatcher`."""
+    """``a NOT b`` (Whoosh's :class:`~whoosh.query.AndNot`), matched by :class:`_ExcludingMatcher`
+    and sized as ``a``: Whoosh's estimate adds ``b``'s matches, so ``重庆 -广告`` was "about"
+    every article instead of being counted."""
+
+    def estimate_size(self, ixreader):
+        return self.a.estimate_size(ixreader)
 
     def matcher(self, searcher, context=None):
         return _ExcludingMatcher(

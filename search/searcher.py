@@ -676,7 +676,7 @@ def _run_limited(searcher, query, copies, options: dict, time_limit: float | Non
     results = collector.results()
     if limited.computes_count():
         return results, len(results), True, False
-    estimate = _estimate(query, searcher.reader())
+    estimate = query.estimate_size(searcher.reader())
     if estimate > EXACT_COUNT_LIMIT:
         return results, max(results.scored_length(), min(estimate, searcher.doc_count())), False, False
     # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again: within
@@ -686,18 +686,6 @@ def _run_limited(searcher, query, copies, options: dict, time_limit: float | Non
         if not counted % 1024 and time.monotonic() > deadline:
             return results, max(counted, results.scored_length()), False, True
     return results, counted, True, False
-
-
-def _estimate(query: wq.Query, reader) -> int:
-    """Whoosh's estimate of how many documents ``query`` matches, except that ``a NOT b`` counts as
-    ``a`` (Whoosh adds the two, so ``重庆 -广告`` was "about" every document of the index)."""
-    if isinstance(query, wq.AndNot):
-        return _estimate(query.a, reader)
-    if type(query) is wq.And:
-        return min(_estimate(sub, reader) for sub in query.subqueries)
-    if type(query) is wq.Or:
-        return min(sum(_estimate(sub, reader) for sub in query.subqueries), reader.doc_count())
-    return query.estimate_size(reader)
 
 
 def _facets_limited(searcher, query, filters: tuple, time_limit: float | None, partial: bool):
