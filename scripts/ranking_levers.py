@@ -16,7 +16,7 @@ import dataclasses
 import time
 
 from search.evaluate import DEPTH, read_qrels, read_queries, score
-from search.indexer import open_generation
+from search.generations import open_generation
 from search.query import RANKING, parse
 from search.scoring import FieldWeight
 

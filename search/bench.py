@@ -204,7 +204,7 @@ def step_rebuild(args) -> dict:
     started = time.perf_counter()
     summary = NewsIndex.rebuild([args.work / "articles.jsonl"], target)
     seconds = time.perf_counter() - started
-    from search.indexer import current_generation
+    from search.generations import current_generation
     from search.writer import default_workers
 
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -14,7 +14,7 @@ import click
 from . import timeline
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
-from .indexer import LOCK_TIMEOUT, current_generation
+from .generations import LOCK_TIMEOUT, current_generation
 from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, TIME_LIMIT, NewsIndex
 from .sources import parse_field_options

@@ -51,9 +51,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from .indexer import current_generation, open_generation
+from .generations import current_generation, open_generation
 from .sources import read_sources
-from .updater import _read as read_like_a_rebuild
+from .updater import read_articles
 
 DRILL_FILE = "drill.jsonl"
 
@@ -175,7 +175,7 @@ def prepare(sources: list[str], work: Path, size: int = 300) -> Drill:
     for version in (1, 0):
         # What the reading rules say (the ones both a rebuild and an update follow).
         drill.write_version(version)
-        read = read_like_a_rebuild(drill.sources, strict=False, on_progress=None, fields=None)
+        read = read_articles(drill.sources)
         drill.versions.insert(0, {article.id: article.digest for article in read.articles})
     started = time.monotonic()
     code, err = _run_writer("rebuild", drill, wait=60)

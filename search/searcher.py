@@ -31,7 +31,8 @@ from . import copies as syndication
 from . import highlight, regions, related
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
-from .indexer import RebuildSummary, current_generation, open_generation, read_meta, rebuild
+from .generations import current_generation, open_generation, read_meta
+from .indexer import RebuildSummary, rebuild
 from .query import ParsedQuery, clean, parse
 from .sources import Article, headline
 from .suggest import Suggester
@@ -258,6 +259,12 @@ class NewsIndex:
         return self._sidecar("suggest", lambda generation, _: Suggester.load(generation))
 
     @property
+    def generation(self) -> str:
+        """The name of the generation served (``gen-<stamp>``); one published since is opened first."""
+        self._whoosh()
+        return self._generation.name
+
+    @property
     def doc_count(self) -> int:
         return self._whoosh().doc_count()
 
@@ -274,11 +281,17 @@ class NewsIndex:
         }
 
     def overview(self) -> dict:
-        """:attr:`info` plus ``facets``: every article counted by source and by year (for a front page)."""
-        info = self.info
-        with self._whoosh().searcher() as searcher:
-            info["facets"] = _facets(searcher, wq.Every(), None, None, None, None)
-        return info
+        """:attr:`info` plus ``facets``: every article counted by source and by year (for a front
+        page); computed once per generation."""
+        ix = self._whoosh()
+        kept = self._sidecars  # replaced when a new generation is opened
+        overview = kept.get("overview")
+        if overview is None:  # two threads may both count it once; neither blocks the other
+            overview = self.info
+            with ix.searcher() as searcher:
+                overview["facets"] = _facets(searcher, wq.Every(), None, None, None, None)
+            kept["overview"] = overview
+        return overview
 
     def _searcher(self):
         """This thread's searcher of the served generation (reopened after a rebuild)."""

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -45,21 +44,8 @@ from whoosh import index as whoosh_index
 from . import schema as fields
 from . import sidecars
 from .errors import IndexNotFound, SourceError
-from .indexer import (
-    LOCK_TIMEOUT,
-    META,
-    Distinct,
-    ProgressFn,
-    Skipped,
-    _clean_stale,
-    _publish,
-    _stamp,
-    current_generation,
-    document,
-    read_meta,
-    rebuild,
-    write_lock,
-)
+from .generations import LOCK_TIMEOUT, building, clean_stale, current_generation, publish, read_meta, write_lock
+from .indexer import Distinct, ProgressFn, Skipped, document, rebuild
 from .schema import build_schema
 from .sources import Article, read_sources, source_files
 from .writer import INDEX_NAME
@@ -113,7 +99,7 @@ class UpdateSummary:
 
 
 @dataclass
-class _Read:
+class SourcesRead:
     """What reading the sources gave: the articles a rebuild would index, and which files were read whole."""
 
     articles: list[Article]
@@ -176,9 +162,9 @@ def update(
 
     # Reading comes before the lock (a second writer waits for the writing only); the plan is made
     # against whatever generation is served once the lock is held.
-    read = _read(sources, strict, on_progress, fields)
+    read = read_articles(sources, strict, on_progress, fields)
     with write_lock(root, lock_timeout):
-        _clean_stale(root)
+        clean_stale(root)
         served = current_generation(root)
         if served is None or not whoosh_index.exists_in(str(served)):
             raise IndexNotFound(str(root))
@@ -191,7 +177,7 @@ def update(
                     ", ".join(sources) or str(root), "the update would leave the index empty; the index is kept"
                 )
             generation = _write(root, served, plan, sources, on_progress, len(read.files))
-            _clean_stale(root)
+            clean_stale(root)
     skipped = tuple(read.skipped)
     return UpdateSummary(
         added=len(plan.added),
@@ -221,12 +207,12 @@ def _same_schema(generation: Path) -> bool:
         index.close()
 
 
-def _read(
+def read_articles(
     sources: list[str],
-    strict: bool,
-    on_progress: ProgressFn | None,
-    fields: Mapping[str, str | Iterable[str]] | None,
-) -> _Read:
+    strict: bool = False,
+    on_progress: ProgressFn | None = None,
+    fields: Mapping[str, str | Iterable[str]] | None = None,
+) -> SourcesRead:
     """Read every source file as a rebuild would, keeping what a rebuild would index."""
     files = list(source_files(sources))
     skipped: list[Skipped] = []
@@ -245,7 +231,7 @@ def _read(
         if on_progress is not None:
             on_progress(done, len(files), len(articles))
     clean = {_key(path) for path in files if path not in troubled and os.path.isfile(path)}
-    return _Read(articles, distinct.duplicates, files, clean, skipped)
+    return SourcesRead(articles, distinct.duplicates, files, clean, skipped)
 
 
 @dataclass
@@ -305,7 +291,7 @@ def _indexed(served: Path) -> dict[str, _Indexed]:
         index.close()
 
 
-def _plan(served: Path, read: _Read, sources: list[str], prune: bool) -> _Plan:
+def _plan(served: Path, read: SourcesRead, sources: list[str], prune: bool) -> _Plan:
     """Compare what the sources hold with what the served generation holds."""
     indexed = _indexed(served)
     plan = _Plan()
@@ -385,8 +371,7 @@ def _write(
     root: Path, served: Path, plan: _Plan, sources: list[str], on_progress: ProgressFn | None, files: int
 ) -> Path:
     """Write the plan into a new generation beside the served one, then publish it."""
-    build = root / ("build-" + _stamp())
-    try:
+    with building(root) as build:
         _link_generation(served, build)
         index = whoosh_index.open_dir(str(build))
         try:
@@ -426,11 +411,7 @@ def _write(
                 },
             }
         )
-        (build / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        return _publish(root, build)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
+        return publish(root, build, meta)
 
 
-__all__ = ["UpdateSummary", "update"]
+__all__ = ["SourcesRead", "UpdateSummary", "read_articles", "update"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from search import IndexLocked, IndexNotFound, NewsIndex, SourceError
-from search.indexer import current_generation, open_generation, write_lock
+from search.generations import current_generation, open_generation, write_lock
 
 from .conftest import write_jsonl
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from search import NewsIndex
 from search.cli import cli
-from search.indexer import open_generation
+from search.generations import open_generation
 
 from .conftest import FIXTURES, SEED_PAGE, SEED_TITLE
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from search import IndexLocked, NewsIndex, SourceError
 from search.cli import cli
-from search.indexer import current_generation, open_generation, write_lock
+from search.generations import current_generation, open_generation, write_lock
 from search.updater import update
 
 from .conftest import write_jsonl

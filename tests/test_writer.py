@@ -15,7 +15,8 @@ from whoosh import index as whoosh_index
 
 from search import NewsIndex
 from search import writer as writer_module
-from search.indexer import current_generation, document
+from search.generations import current_generation
+from search.indexer import document
 from search.schema import build_schema
 from search.sources import read_sources
 from search.writer import SegmentBuilder

@@ -12,7 +12,6 @@ everything escaped, reaches a template unescaped.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -22,7 +21,6 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from search import IndexNotFound, NewsIndex, QueryError, SearchError, timeline
-from search.indexer import current_generation
 from search.query import MAX_QUERY_LENGTH, QUOTE_MARKS
 from search.searcher import MAX_PAGE, SORTS, to_datetime
 
@@ -191,7 +189,7 @@ def search_params(args) -> SearchParams:
 
 @bp.get("/")
 def home():
-    return render_template("index.html", overview=_overview())
+    return render_template("index.html", overview=get_index().overview())
 
 
 @bp.get("/search")
@@ -276,28 +274,6 @@ def healthz():
 
 
 # Helpers --------------------------------------------------------------------------------------------
-
-_overview_lock = threading.Lock()
-
-
-def _overview() -> dict:
-    """What the index holds, computed once per generation of the index."""
-    index = get_index()
-    # Reading CURRENT is enough to know whether the index changed (info would open a reader).
-    served = current_generation(index.path)
-    if served is None:
-        raise IndexNotFound(str(index.path))
-    generation = served.name
-    state = current_app.extensions.setdefault("news_search_overview", {})
-    overview = state.get("overview")
-    if overview is None or overview["generation"] != generation:
-        with _overview_lock:
-            overview = state.get("overview")
-            if overview is None or overview["generation"] != generation:
-                overview = index.overview()
-                state["overview"] = overview  # one assignment: readers see the old one or the new one
-    return overview
-
 
 @dataclass(frozen=True)
 class Suggestion:

@@ -1,0 +1,208 @@
+"""Generations: how an index directory is served, written and cleaned up.
+
+An index directory holds generations::
+
+    index/
+      CURRENT            the name of the generation being served (replaced atomically)
+      gen-<stamp>/       a complete Whoosh index, plus news-search.json (when and from what)
+      build-<stamp>/     a rebuild or update under way (or left by one that died; removed by the next)
+      .write.lock        held by the one process writing (rebuild or update)
+
+A writer (:func:`search.indexer.rebuild`, :func:`search.updater.update`) holds :func:`write_lock`,
+fills a build directory from :func:`building` and hands it to :func:`publish`, which replaces
+``CURRENT``. Readers that still hold the previous generation keep reading it (the one before the
+current is kept, and any other for :data:`GRACE` seconds after it was replaced), and readers that
+open the index afterwards see the new one. A writer killed at any moment leaves ``CURRENT`` and its
+generation untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from .errors import IndexLocked, IndexNotFound
+
+POINTER = "CURRENT"
+META = "news-search.json"
+LOCK = ".write.lock"
+#: Seconds a second writer waits for the first before giving up.
+LOCK_TIMEOUT = 10.0
+#: Seconds a replaced generation is kept for requests that were still reading it.
+GRACE = 120.0
+
+
+def current_generation(index_dir: str | os.PathLike) -> Path | None:
+    """The directory of the generation being served, or ``None`` when there is none."""
+    root = Path(index_dir)
+    try:
+        name = (root / POINTER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    path = root / name
+    if not name or "/" in name or not path.is_dir():
+        return None
+    return path
+
+
+def open_generation(index_dir: str | os.PathLike):
+    """The Whoosh index being served from ``index_dir`` and its directory.
+
+    :raises IndexNotFound: when there is none
+    """
+    generation = current_generation(index_dir)
+    if generation is None or not whoosh_index.exists_in(str(generation)):
+        raise IndexNotFound(str(index_dir))
+    return whoosh_index.open_dir(str(generation)), generation
+
+
+def read_meta(generation: Path) -> dict:
+    """The metadata written beside a generation (empty when missing)."""
+    try:
+        return json.loads((generation / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: str | os.PathLike, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the index's writer lock; wait up to ``timeout`` seconds for another writer.
+
+    The lock is an ``flock`` on a file: the kernel drops it when its holder dies, so a killed
+    rebuild never leaves the index locked.
+
+    :raises IndexLocked: when another writer still holds it after ``timeout`` seconds
+    """
+    root = Path(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(root / LOCK, "a+")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read(32).strip()
+                    holder = f" (process {holder})" if holder.isdigit() else ""
+                    raise IndexLocked(
+                        f"{root}: another rebuild or update{holder} is writing this index; "
+                        f"waited {timeout:g} s, try again when it has finished"
+                    ) from None
+                time.sleep(0.1)
+        # Who holds it, for the message a waiting writer gives up with.
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+@contextlib.contextmanager
+def building(root: Path) -> Iterator[Path]:
+    """A new build directory's path (not yet created); removed again if the block raises.
+
+    Call inside :func:`write_lock`; hand the finished build to :func:`publish`.
+    """
+    build = root / ("build-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}")
+    try:
+        yield build
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+
+
+def publish(root: Path, build: Path, meta: dict) -> Path:
+    """Write ``meta`` beside a finished build and make it the served generation, atomically."""
+    (build / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    _sync_files(build)
+    generation = root / ("gen-" + build.name[len("build-") :])
+    os.rename(build, generation)
+    tmp = root / f"{POINTER}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(generation.name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, root / POINTER)
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(root, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return generation
+
+
+def clean_stale(root: Path) -> None:
+    """Remove what dead writers left, and generations older than the one before the current
+    (unless replaced less than :data:`GRACE` seconds ago: a request may still be reading them)."""
+    current = current_generation(root)
+    generations = sorted(p for p in root.glob("gen-*") if p.is_dir())
+    keep = set()
+    if current is not None:
+        keep.add(current.name)
+        older = [p for p in generations if p.name < current.name]
+        if older:
+            keep.add(older[-1].name)
+            # Generation names sort by time: each one was replaced when the next one was published.
+            now = time.time()
+            for old, successor in zip(older, [*older[1:], current], strict=True):
+                if now - _published_at(successor) < GRACE:
+                    keep.add(old.name)
+    for path in root.glob("build-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in generations:
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+    for path in root.glob(f"{POINTER}.*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def _published_at(generation: Path) -> float:
+    """When a generation was published (its metadata is written just before)."""
+    try:
+        return (generation / META).stat().st_mtime
+    except OSError:
+        return generation.stat().st_mtime if generation.exists() else 0.0
+
+
+def _sync_files(folder: Path) -> None:
+    """Flush a finished build's files to disk before ``CURRENT`` names it (a crash of the machine,
+    not only of the process, must not leave ``CURRENT`` naming files that never reached the disk)."""
+    for path in folder.iterdir():
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+__all__ = [
+    "GRACE",
+    "LOCK_TIMEOUT",
+    "META",
+    "building",
+    "clean_stale",
+    "current_generation",
+    "open_generation",
+    "publish",
+    "read_meta",
+    "write_lock",
+]
