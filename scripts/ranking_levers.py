@@ -1,4 +1,4 @@
-"""Measure ranking levers: evaluate variants of search.query.Ranking on one index.
+"""Measure ranking levers: evaluate variants of search.scoring.Ranking on one index.
 
     python scripts/ranking_levers.py --index DIR --queries FILE --qrels FILE \
         "" "coordination=0" "fields=(F('body', 1, 0.75),)" ...
@@ -17,8 +17,8 @@ import time
 
 from search.evaluate import DEPTH, read_qrels, read_queries, score
 from search.generations import open_generation
-from search.query import RANKING, parse
-from search.scoring import FieldWeight
+from search.query import parse
+from search.scoring import RANKING, FieldWeight
 
 
 def main() -> None:

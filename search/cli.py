@@ -14,13 +14,12 @@ import click
 from . import timeline
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
-from .generations import LOCK_TIMEOUT, current_generation
+from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
 from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, TIME_LIMIT, NewsIndex
 from .sources import parse_field_options
 from .updater import update as update_index
 
-DEFAULT_INDEX = "index"
 DEFAULT_SOURCES = ("seeds",)
 
 

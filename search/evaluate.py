@@ -130,12 +130,4 @@ def evaluate(index, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str,
     return score(rank(index, queries), qrels)
 
 
-def write_run(run: Mapping[str, list[str]], path: str | os.PathLike, tag: str = "news-search") -> None:
-    """Write a TREC run file (``qid Q0 docid rank score tag``)."""
-    with open(path, "w", encoding="utf-8") as handle:
-        for qid, docs in run.items():
-            for rank_, doc in enumerate(docs, 1):
-                handle.write(f"{qid} Q0 {doc} {rank_} {len(docs) - rank_ + 1} {tag}\n")
-
-
-__all__: Iterable[str] = ["DEPTH", "Evaluation", "evaluate", "rank", "read_qrels", "read_queries", "score", "write_run"]
+__all__: Iterable[str] = ["DEPTH", "Evaluation", "evaluate", "rank", "read_qrels", "read_queries", "score"]

@@ -33,6 +33,8 @@ from whoosh import index as whoosh_index
 
 from .errors import IndexLocked, IndexNotFound
 
+#: The index directory used when none is given (the CLI and the web also read ``$NEWS_SEARCH_INDEX``).
+DEFAULT_INDEX = "index"
 POINTER = "CURRENT"
 META = "news-search.json"
 LOCK = ".write.lock"
@@ -195,6 +197,7 @@ def _sync_files(folder: Path) -> None:
 
 
 __all__ = [
+    "DEFAULT_INDEX",
     "GRACE",
     "LOCK_TIMEOUT",
     "META",

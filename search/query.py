@@ -12,14 +12,14 @@ Function and question words (的, 是, 哪些, 多少: ``search/data/minorwords.
 required, and by default not scored. A quoted phrase matches where its characters stand side by
 side (through the character-bigram field) or where its words do.
 
-:class:`Ranking` holds every knob of ranking; docs/ranking.md gives what each one does to the
+:class:`search.scoring.Ranking` holds every knob of ranking; docs/ranking.md gives what each one does to the
 evaluation sets.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 from whoosh import query as wq
@@ -38,7 +38,7 @@ from whoosh.qparser.syntax import OrGroup
 from . import schema as fields
 from .analysis import DATA_DIR, ChineseAnalyzer, bigrams, fold, pieces, segment
 from .errors import QueryError
-from .scoring import Excluding, FieldWeight, Ranked, Word
+from .scoring import RANKING, Excluding, Ranked, Ranking, Word
 
 #: Longest query accepted, in characters.
 MAX_QUERY_LENGTH = 500
@@ -55,37 +55,6 @@ _QUOTES = str.maketrans({mark: '"' for mark in QUOTE_MARKS})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class Ranking:
-    """The knobs of ranking, in one place (docs/ranking.md: what each one does)."""
-
-    #: Fields searched for unfielded words, with their BM25F weight and length normalisation b.
-    fields: tuple[FieldWeight, ...] = field(
-        default=(FieldWeight(fields.TITLE, 4.0, 0.5), FieldWeight(fields.BODY, 1.0, 0.75))
-    )
-    #: BM25 term-frequency saturation.
-    k1: float = 1.2
-    #: Power of the share of the query's IDF mass an article holds (0: no coordination).
-    coordination: float = 1.0
-    #: Treat the words of ``search/data/minorwords.txt`` as minor (False: every word is content).
-    minor_words: bool = True
-    #: Weight of minor words (function and question words) against content words; 0 drops them.
-    minor_weight: float = 0.0
-    #: The best ``proximity_depth`` candidates (the first page) gain up to this share of their
-    #: score for holding pairs of query words within ``proximity_window`` words (0: none).
-    proximity: float = 0.1
-    proximity_window: int = 10
-    proximity_depth: int = 10
-    #: A question asking "when" (时间, 什么时候, 日期) multiplies the score of articles stating a
-    #: date by 1 + this (0: no answer types).
-    answer_boost: float = 1.0
-    #: How many of each segment's best candidates are checked for the answer type.
-    answer_depth: int = 100
-    #: Weight of a quoted phrase's match in the title against one in the body.
-    phrase_title_boost: float = 1.5
-
-
-RANKING = Ranking()
 
 
 class _QuotedPhrase(wq.Phrase):

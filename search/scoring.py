@@ -2,7 +2,7 @@
 
 The query side (:mod:`search.query`) turns what a reader typed into Whoosh queries; the plain words
 of it become :class:`Word` queries gathered in one :class:`Ranked` query, which scores every
-candidate article in steps (each knob is in :class:`search.query.Ranking`; docs/ranking.md gives
+candidate article in steps (each knob is in :class:`Ranking`; docs/ranking.md gives
 what each did to the evaluation sets):
 
 1. **BM25F** (Robertson and Zaragoza): a word's occurrences in the title and in the body are added,
@@ -34,7 +34,7 @@ import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from whoosh import query as wq
@@ -68,6 +68,39 @@ class FieldWeight:
     name: str
     weight: float
     b: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The knobs of ranking, in one place (docs/ranking.md: what each one does)."""
+
+    #: Fields searched for unfielded words, with their BM25F weight and length normalisation b.
+    fields: tuple[FieldWeight, ...] = field(
+        default=(FieldWeight(fields.TITLE, 4.0, 0.5), FieldWeight(fields.BODY, 1.0, 0.75))
+    )
+    #: BM25 term-frequency saturation.
+    k1: float = 1.2
+    #: Power of the share of the query's IDF mass an article holds (0: no coordination).
+    coordination: float = 1.0
+    #: Treat the words of ``search/data/minorwords.txt`` as minor (False: every word is content).
+    minor_words: bool = True
+    #: Weight of minor words (function and question words) against content words; 0 drops them.
+    minor_weight: float = 0.0
+    #: The best ``proximity_depth`` candidates (the first page) gain up to this share of their
+    #: score for holding pairs of query words within ``proximity_window`` words (0: none).
+    proximity: float = 0.1
+    proximity_window: int = 10
+    proximity_depth: int = 10
+    #: A question asking "when" (时间, 什么时候, 日期) multiplies the score of articles stating a
+    #: date by 1 + this (0: no answer types).
+    answer_boost: float = 1.0
+    #: How many of each segment's best candidates are checked for the answer type.
+    answer_depth: int = 100
+    #: Weight of a quoted phrase's match in the title against one in the body.
+    phrase_title_boost: float = 1.5
+
+
+RANKING = Ranking()
 
 
 # Statistics and postings ------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from . import copies as syndication
 from . import highlight, regions, related
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
-from .generations import current_generation, open_generation, read_meta
+from .generations import DEFAULT_INDEX, current_generation, open_generation, read_meta
 from .indexer import RebuildSummary, rebuild
 from .query import ParsedQuery, clean, parse
 from .sources import Article, headline
@@ -205,7 +205,7 @@ class NewsIndex:
         self._cache_size = cache_size
 
     @classmethod
-    def open(cls, path: str | Path = "index", time_limit: float | None = TIME_LIMIT) -> NewsIndex:
+    def open(cls, path: str | Path = DEFAULT_INDEX, time_limit: float | None = TIME_LIMIT) -> NewsIndex:
         """Open the index at ``path``.
 
         :param time_limit: seconds a search may run before it returns partial results (``None``: no limit)
@@ -216,12 +216,12 @@ class NewsIndex:
         return index
 
     @staticmethod
-    def rebuild(sources, path: str | Path = "index", **options) -> RebuildSummary:
+    def rebuild(sources, path: str | Path = DEFAULT_INDEX, **options) -> RebuildSummary:
         """Rebuild the index at ``path`` from source files or folders (see :func:`search.indexer.rebuild`)."""
         return rebuild(sources, path, **options)
 
     @staticmethod
-    def update(sources=None, path: str | Path = "index", **options) -> UpdateSummary:
+    def update(sources=None, path: str | Path = DEFAULT_INDEX, **options) -> UpdateSummary:
         """Add new, replace changed and (``prune=True``) remove gone articles (see :func:`search.updater.update`)."""
         return update(sources, path, **options)
 

@@ -7,8 +7,9 @@ from whoosh.filedb.filestore import RamStorage
 
 from search import schema as fields
 from search.analysis import segment
-from search.query import RANKING, parse
+from search.query import parse
 from search.schema import build_schema
+from search.scoring import RANKING
 
 # Unrelated articles, so that the words of the tests are rare (as in a real archive).
 FILLER = [

@@ -18,12 +18,13 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from search import NewsIndex
+from search.generations import DEFAULT_INDEX
 from search.searcher import MAX_PER_PAGE, TIME_LIMIT
 
 #: Settings and their defaults; each can be set as ``NEWS_SEARCH_<NAME>`` in the environment.
 DEFAULTS = {
     # The index directory (as written by `news-search index rebuild`).
-    "INDEX": "index",
+    "INDEX": DEFAULT_INDEX,
     # Hits per page by default, and the most a request may ask for.
     "PER_PAGE": 10,
     "MAX_PER_PAGE": 50,
