@@ -12,12 +12,14 @@ The public Python API::
 
 from .errors import IndexLocked, IndexNotFound, QueryError, SearchError, SourceError
 from .indexer import RebuildSummary, Skipped
-from .searcher import Hit, NewsIndex, SearchPage, StoredArticle
+from .results import FacetValue, Hit, SearchPage, StoredArticle
+from .searcher import NewsIndex
 from .sources import Article
 from .updater import UpdateSummary
 
 __all__ = [
     "Article",
+    "FacetValue",
     "Hit",
     "IndexLocked",
     "IndexNotFound",

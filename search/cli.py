@@ -16,8 +16,9 @@ from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
 from .indexer import rebuild as rebuild_index
-from .searcher import MAX_PER_PAGE, SORTS, TIME_LIMIT, NewsIndex
+from .searcher import MAX_PER_PAGE, SORTS, NewsIndex
 from .sources import parse_field_options
+from .timelimit import TIME_LIMIT
 from .updater import update as update_index
 
 DEFAULT_SOURCES = ("seeds",)

@@ -17,147 +17,36 @@ import math
 import re
 import threading
 import time
-from collections import Counter, OrderedDict
-from dataclasses import asdict, dataclass, field, replace
+from collections import OrderedDict
+from dataclasses import replace
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
 
 from markupsafe import Markup
-from whoosh import collectors, columns, sorting
 from whoosh import query as wq
+from whoosh import sorting
 
 from . import copies as syndication
+from . import facets as facet_counts
 from . import highlight, regions, related
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
 from .generations import DEFAULT_INDEX, current_generation, open_generation, read_meta
 from .indexer import RebuildSummary, rebuild
 from .query import ParsedQuery, clean, parse
-from .sources import Article, headline
+from .results import Hit, SearchPage, StoredArticle
+from .sources import headline
 from .suggest import Suggester
+from .timelimit import TIME_LIMIT, Budget
+from .timelimit import run as run_limited
 from .updater import UpdateSummary, update
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
-#: The facets a search counts (see :func:`_facets`).
-FACETS = ("source", "region", "year", "month")
-#: Seconds a search may spend finding matches (and again counting facets) before it stops and
-#: returns what it found, flagged ``partial``; ``None`` or 0: no limit.
-TIME_LIMIT = 3.0
-# NumericRange(None, x) on Whoosh's unsigned DATETIME matches everything: always give both ends.
-_EARLIEST = datetime(1800, 1, 1)
-_LATEST = datetime(2200, 1, 1)
 #: Pages kept for repeated queries (per NewsIndex).
 CACHE_SIZE = 512
-#: Queries whose matches may be more than this are counted approximately: an exact count means
-#: matching every document again, without block-skipping, which would cost more than the search.
-EXACT_COUNT_LIMIT = 1_000
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result. ``title_html`` and ``snippet`` are safe HTML: escaped, matches in ``<mark>``."""
-
-    id: str
-    title: str
-    title_html: str
-    snippet: str
-    date: datetime | None
-    source: str
-    url: str
-    score: float | None
-    #: Official names of the regions the article is about, provinces first.
-    regions: tuple[str, ...] = ()
-    #: How many other outlets' copies of this story the index holds, and which (earliest first).
-    copies: int = 0
-    other_copies: tuple[syndication.Member, ...] = ()
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["date"] = self.date.isoformat() if self.date else None
-        data["title_html"] = str(self.title_html)
-        data["snippet"] = str(self.snippet)
-        data["regions"] = list(self.regions)
-        data["other_copies"] = [member.to_dict() for member in self.other_copies]
-        return data
-
-
-@dataclass(frozen=True)
-class FacetValue:
-    """One value of a facet and how many matching articles have it."""
-
-    value: str
-    count: int
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    """One page of results.
-
-    ``facets`` (when asked for) maps a facet name (``source``, ``region``, ``year``, ``month``) to its
-    values, most frequent first for ``source`` and ``region``, newest first for ``year``, oldest
-    first for ``month`` (``2020-06``, a timeline). Each facet counts the articles that match the
-    query and every filter except its own, so the other values stay selectable. ``total`` counts
-    hits as listed (copies of one story collapsed into one unless asked otherwise); facets count
-    articles. ``did_you_mean`` is a query that finds something, offered when this one found nothing.
-    """
-
-    query: str
-    total: int
-    page: int
-    per_page: int
-    took_ms: float
-    hits: tuple[Hit, ...]
-    facets: dict[str, tuple[FacetValue, ...]] = field(default_factory=dict, hash=False)
-    did_you_mean: str | None = None
-    #: The search ran out of time (:data:`TIME_LIMIT`): the hits and total are what it had found
-    #: by then, and the facets are empty.
-    partial: bool = False
-    #: False when ``total`` is an estimate (a very broad query): show it as "about N".
-    total_exact: bool = True
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    def to_dict(self) -> dict:
-        return {
-            "query": self.query,
-            "total": self.total,
-            "total_exact": self.total_exact,
-            "page": self.page,
-            "per_page": self.per_page,
-            "took_ms": round(self.took_ms, 2),
-            "hits": [hit.to_dict() for hit in self.hits],
-            "facets": {name: [asdict(value) for value in values] for name, values in self.facets.items()},
-            "did_you_mean": self.did_you_mean,
-            "partial": self.partial,
-        }
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    """An article as stored in the index, for the article page."""
-
-    id: str
-    title: str
-    body: str
-    date: datetime | None
-    source: str
-    url: str
-    byline: str
-    regions: tuple[str, ...] = ()
-    #: Other outlets' copies of this story, earliest first.
-    copies: tuple[syndication.Member, ...] = ()
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["date"] = self.date.isoformat() if self.date else None
-        data["regions"] = list(self.regions)
-        data["copies"] = [member.to_dict() for member in self.copies]
-        return data
 
 
 def to_datetime(value, *, end: bool = False) -> datetime | None:
@@ -289,7 +178,7 @@ class NewsIndex:
         if overview is None:  # two threads may both count it once; neither blocks the other
             overview = self.info
             with ix.searcher() as searcher:
-                overview["facets"] = _facets(searcher, wq.Every(), None, None, None, None)
+                overview["facets"] = facet_counts.count(searcher, wq.Every(), None, None, None, None)
             kept["overview"] = overview
         return overview
 
@@ -388,7 +277,7 @@ class NewsIndex:
         parsed = parse(query)
         filters = []
         if start or end:
-            filters.append(wq.DateRange(fields.PUBLISHED, start or _EARLIEST, end or _LATEST))
+            filters.append(wq.DateRange(fields.PUBLISHED, start or facet_counts.EARLIEST, end or facet_counts.LATEST))
         if source:
             filters.append(wq.Term(fields.SOURCE, source))
         canonical = regions.canonical(region) if region else None
@@ -403,8 +292,9 @@ class NewsIndex:
         # normalize() as Whoosh's own parser does (our ranked groups are flat already; it tidies
         # the And/AndNot/Require around them).
         runnable = _bounded_boosts(parsed.query.normalize())
-        results, total, exact, partial = _run_limited(
-            searcher, runnable, clusters if collapse else None, options, self.time_limit
+        budget = Budget(self.time_limit)
+        results, total, exact, partial = run_limited(
+            searcher, runnable, clusters if collapse else None, options, budget
         )
         hits = tuple(
             self._extend(
@@ -417,8 +307,9 @@ class NewsIndex:
         )
         counts = {}
         if facets:
-            counts, partial = _facets_limited(
-                searcher, runnable, (start, end, source, canonical), self.time_limit, partial
+            # The facets get a time limit of their own, as long as the search's.
+            counts, partial = facet_counts.within(
+                searcher, runnable, (start, end, source, canonical), Budget(self.time_limit), partial
             )
         suggestion = None
         if total == 0 and page == 1:
@@ -571,146 +462,8 @@ class NewsIndex:
         return highlight.mark_all(text, parsed.words, parsed.phrases)
 
 
-def _facets(searcher, query, start, end, source, region, deadline=None) -> dict[str, tuple[FacetValue, ...]]:
-    """Count the articles matching ``query`` by source, by region, by year and by month of
-    publication, each within every filter but its own (year and month both ignore the dates).
-
-    One pass over the matching document numbers, reading the sortable columns; no scoring.
-    """
-    reader = searcher.reader()
-    sources = _column(reader, fields.SOURCE)
-    # Undated articles hold 0 in the column, which reads back as datetime.min.
-    published = _column(reader, fields.PUBLISHED)
-    # An index built before regions existed has no such column.
-    places = _column(reader, fields.REGION) if fields.REGION in reader.schema else None
-    low, high = start or _EARLIEST, end or _LATEST
-    dated = start is not None or end is not None
-    by_source: Counter[str] = Counter()
-    by_region: Counter[str] = Counter()
-    by_year: Counter[str] = Counter()
-    by_month: Counter[str] = Counter()
-    for seen, docnum in enumerate(searcher.docs_for_query(query)):
-        if deadline is not None and not seen % 1024 and time.monotonic() > deadline:
-            raise collectors.TimeLimit
-        name = sources[docnum]
-        when = published[docnum]
-        tags = places[docnum].split() if places is not None else ()
-        in_dates = not dated or low <= when <= high
-        in_source = not source or name == source
-        in_region = not region or region in tags
-        if in_dates and in_region:
-            by_source[name] += 1
-        if in_dates and in_source:
-            by_region.update(tags)
-        if when != datetime.min and in_source and in_region:
-            by_year[str(when.year)] += 1
-            by_month[f"{when.year:04d}-{when.month:02d}"] += 1
-    return {
-        "source": _most_first(by_source),
-        "region": _most_first(by_region),
-        "year": tuple(FacetValue(v, n) for v, n in sorted(by_year.items(), reverse=True)),
-        "month": tuple(FacetValue(v, n) for v, n in sorted(by_month.items())),
-    }
-
-
-def _column(reader, fieldname: str):
-    """The values of a sortable field by document number, across every segment.
-
-    Whoosh's own multi-segment column reader leaves out a segment without a column file for the
-    field (a segment where no article has a date, say) and then reads the wrong segment's values
-    or fails; each segment's own reader stands in for a missing file with the default value.
-    """
-    leaves = [(leaf, offset) for leaf, offset in reader.leaf_readers()]
-    if len(leaves) == 1:
-        return leaves[0][0].column_reader(fieldname, translate=True)
-    return columns.MultiColumnReader(
-        [leaf.column_reader(fieldname, translate=True) for leaf, _ in leaves], [offset for _, offset in leaves]
-    )
-
-
-def _most_first(counts: Counter[str]) -> tuple[FacetValue, ...]:
-    return tuple(FacetValue(v, n) for v, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
 #: A word "did you mean" may correct: letters, digits and ideographs, no field name or operator.
 _PLAIN_WORD = re.compile(r"^[^\W_]+$")
-
-
-# Time limit ------------------------------------------------------------------------------------------
-# A query that would run too long (a long list of common words on a large index) is cut off with the
-# hits found so far, instead of pinning a server thread. Kept apart from the search path above.
-
-
-class _Deadline(collectors.WrappingCollector):
-    """Collects like its child until the clock passes ``deadline``, then raises ``TimeLimit``.
-
-    The same as Whoosh's ``TimeLimitCollector(use_alarm=False)`` (the clock is checked at every
-    match, so it works in any thread), without a timer thread for every search, and placed inside
-    the filter (Whoosh's wrapper, put around a filtered collector, bypasses the filter).
-    """
-
-    def __init__(self, child, deadline: float):
-        super().__init__(child)
-        self.deadline = deadline
-        self.matched = 0
-
-    def computes_count(self):
-        return self.child.computes_count()
-
-    def collect(self, sub_docnum):
-        key = self.child.collect(sub_docnum)
-        self.matched += 1
-        if time.monotonic() > self.deadline:
-            raise collectors.TimeLimit
-        return key
-
-
-def _run_limited(searcher, query, copies, options: dict, time_limit: float | None):
-    """:func:`search.copies.search` within ``time_limit`` seconds: ``(results, total, exact, partial)``.
-
-    Out of time, the results are the best of the matches found so far and ``total`` counts those.
-    A broad query's total is Whoosh's estimate (``exact`` False): counting every match again,
-    without block-skipping, would cost more than the search.
-    """
-    options = dict(options)
-    allow = options.pop("filter", None)
-    deadline = time.monotonic() + time_limit if time_limit else math.inf
-    limited = _Deadline(searcher.collector(**options), deadline)
-    if copies:
-        collector = syndication.collapsing(limited, copies, allow)
-    elif allow is not None:
-        collector = collectors.FilterCollector(limited, allow)
-    else:
-        collector = limited
-    try:
-        searcher.search_with_collector(query, collector)
-    except collectors.TimeLimit:
-        return collector.results(), limited.matched, False, True
-    results = collector.results()
-    if limited.computes_count():
-        return results, len(results), True, False
-    estimate = query.estimate_size(searcher.reader())
-    if estimate > EXACT_COUNT_LIMIT:
-        return results, max(results.scored_length(), min(estimate, searcher.doc_count())), False, False
-    # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again: within
-    # the time left, else the count so far.
-    counted = 0
-    for counted, _ in enumerate(collector.all_ids(), 1):
-        if not counted % 1024 and time.monotonic() > deadline:
-            return results, max(counted, results.scored_length()), False, True
-    return results, counted, True, False
-
-
-def _facets_limited(searcher, query, filters: tuple, time_limit: float | None, partial: bool):
-    """:func:`_facets` within ``time_limit`` seconds: ``(facets, partial)``; out of time (or when
-    the search itself was), every facet is empty."""
-    deadline = time.monotonic() + time_limit if time_limit else None
-    try:
-        if not partial:
-            return _facets(searcher, query, *filters, deadline=deadline), False
-    except collectors.TimeLimit:
-        pass
-    return {name: () for name in FACETS}, True
 
 
 #: The range a reader's boost (重庆^2) is held to: Whoosh divides by a boost of 0 (a crash) and an
@@ -752,4 +505,4 @@ def _check_paging(page, per_page) -> tuple[int, int]:
     return page, per_page
 
 
-__all__ = ["Article", "FacetValue", "Hit", "NewsIndex", "SearchPage", "StoredArticle", "to_datetime"]
+__all__ = ["NewsIndex", "to_datetime"]

@@ -261,7 +261,7 @@ def test_not_removes_every_article_matching_the_word(news, query, positive, nega
 def test_a_not_query_is_counted_like_its_positive_side(news, monkeypatch):
     # Whoosh estimates a NOT b as a + b matches: a broad b made the total an estimate ("about"
     # every article) though a alone is few enough to count.
-    from search import searcher as module
+    from search import timelimit as module
 
     alone = news.search("轨道交通", collapse=False)
     assert alone.total_exact and alone.total < news.search("重庆", collapse=False).total

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from search import timeline
 from search.cli import cli
-from search.searcher import FacetValue
+from search.results import FacetValue
 from web import create_app
 
 

@@ -19,7 +19,8 @@ from flask.json.provider import DefaultJSONProvider
 
 from search import NewsIndex
 from search.generations import DEFAULT_INDEX
-from search.searcher import MAX_PER_PAGE, TIME_LIMIT
+from search.searcher import MAX_PER_PAGE
+from search.timelimit import TIME_LIMIT
 
 #: Settings and their defaults; each can be set as ``NEWS_SEARCH_<NAME>`` in the environment.
 DEFAULTS = {
