@@ -29,12 +29,12 @@ from whoosh import sorting
 
 from . import copies as syndication
 from . import facets as facet_counts
-from . import highlight, regions, related
+from . import highlight, regions, related, spelling
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
 from .generations import DEFAULT_INDEX, current_generation, open_generation, read_meta
 from .indexer import RebuildSummary, rebuild
-from .query import ParsedQuery, clean, parse
+from .query import ParsedQuery, parse
 from .results import Hit, SearchPage, StoredArticle
 from .sources import headline
 from .suggest import Suggester
@@ -427,30 +427,14 @@ class NewsIndex:
         :param filters: as for :meth:`search` (``date_from``, ``source``, ...): the corrected query
             must find something within them
         """
-        try:
-            text = clean(query)
-        except Exception:  # noqa: BLE001 - a query that cannot be cleaned has nothing to correct
+        correction = spelling.corrected(query, self._suggester())
+        if correction is None:
             return None
-        suggester = self._suggester()
-        parts = re.split(r'(\s+|["()])', text)
-        changed = False
-        for index, part in enumerate(parts):
-            if not part or not _PLAIN_WORD.match(part) or part in ("AND", "OR", "NOT"):
-                continue
-            if suggester.weight(part):
-                continue
-            closest = suggester.closest(part)
-            if closest:
-                parts[index] = closest
-                changed = True
-        if not changed:
-            return None
-        corrected = "".join(parts)
         try:
-            found = self.search(corrected, per_page=1, snippets=False, **filters).total
+            found = self.search(correction, per_page=1, snippets=False, **filters).total
         except QueryError:
             return None
-        return corrected if found else None
+        return correction if found else None
 
     @staticmethod
     def highlight(text: str, query: str) -> Markup:
@@ -460,10 +444,6 @@ class NewsIndex:
         except QueryError:
             return highlight.render(text, [])
         return highlight.mark_all(text, parsed.words, parsed.phrases)
-
-
-#: A word "did you mean" may correct: letters, digits and ideographs, no field name or operator.
-_PLAIN_WORD = re.compile(r"^[^\W_]+$")
 
 
 #: The range a reader's boost (重庆^2) is held to: Whoosh divides by a boost of 0 (a crash) and an

@@ -1,4 +1,4 @@
-"""Suggestions while typing, and "did you mean" for a query that finds nothing.
+"""Suggestions while typing, from the index's frequent words and titles.
 
 At index time :func:`write` puts ``suggest.tsv`` beside the generation: the index's frequent words
 (jieba words of titles and bodies found in at least :data:`MIN_DOCS` articles, weighted by how many
@@ -11,11 +11,8 @@ searches plus a look at the range (the most frequent one-character prefixes are 
 few microseconds to a millisecond, cheap enough for every keystroke. The words before the last one
 are kept as typed and the last one is completed (``重庆 轨`` -> ``重庆 轨道交通``).
 
-"Did you mean" looks for a known word one edit away (a character replaced, added, dropped or two
-swapped) among words that share the first or the second half of what was typed. Most slips in
-Chinese come from 拼音 input, so a replacement that sounds the same (轨到 -> 轨道, dao) or nearly
-the same (涪林 -> 涪陵, lin/ling; z/zh, n/l, an/ang, ...) is preferred over a more frequent word that
-sounds different (吉林); readings come from pypinyin, loaded only when a correction is wanted.
+The same words are the vocabulary of "did you mean" (:mod:`search.spelling`):
+:meth:`Suggester.neighbours` gives the known words sharing the first or the second half of a word.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 from .analysis import fold
@@ -182,79 +178,20 @@ class Suggester:
         out = words[:keep]
         return (out + titles)[:limit]
 
-    def closest(self, word: str) -> str | None:
-        """The most frequent known word one edit away from ``word`` (``None`` when there is none)."""
+    def neighbours(self, word: str, most: int = 5000) -> list[tuple[str, str, int]]:
+        """Known words that share the first or the second half of ``word``: ``(key, text, weight)``
+        each, up to ``most`` of each kind (the candidates of a spelling correction)."""
         typed = key(word)
-        if len(typed) < 2 or typed in self._weight:
-            return None
         half = max(1, len(typed) // 2)
-        candidates: set[int] = set()
+        found: set[int] = set()
         lo, hi = self.words.range(typed[:half])
-        candidates.update(range(lo, min(hi, lo + 5000)))
+        found.update(range(lo, min(hi, lo + most)))
         ending = typed[-half:][::-1]
         lo = bisect_left(self._reversed_keys, ending)
         hi = bisect_left(self._reversed_keys, ending + _END)
-        candidates.update(self._reversed[i][1] for i in range(lo, min(hi, lo + 5000)))
-        best: tuple[int, int, str] | None = None
-        for index in candidates:
-            candidate = self.words.keys[index]
-            if abs(len(candidate) - len(typed)) <= 1 and _one_edit(typed, candidate):
-                rank = (_sounds_alike(typed, candidate), self.words.weights[index], self.words.texts[index])
-                if best is None or rank[:2] > best[:2]:
-                    best = rank
-        return best[2] if best else None
-
-
-_FUZZY = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ing", "in"), ("eng", "en"), ("ang", "an"), ("l", "n"))
-
-
-@lru_cache(maxsize=65536)
-def _readings(char: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The toneless readings of a character, exact and with the usual fuzzy pairs merged."""
-    if not _CJK.match(char):
-        return frozenset(), frozenset()
-    from pypinyin import Style, pinyin
-
-    exact = frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
-    fuzzy = set()
-    for reading in exact:
-        for long, short in _FUZZY:
-            if reading.startswith(long) or reading.endswith(long):
-                reading = reading.replace(long, short)
-        fuzzy.add(reading)
-    return exact, frozenset(fuzzy)
-
-
-def _sounds_alike(typed: str, candidate: str) -> int:
-    """2 when the one replaced character sounds the same, 1 when nearly, else 0."""
-    if len(typed) != len(candidate):
-        return 0
-    diff = [i for i in range(len(typed)) if typed[i] != candidate[i]]
-    if len(diff) != 1:
-        return 0
-    a, b = _readings(typed[diff[0]]), _readings(candidate[diff[0]])
-    if a[0] & b[0]:
-        return 2
-    return 1 if a[1] & b[1] else 0
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Whether ``b`` is ``a`` with one character replaced, added or dropped, or two neighbours swapped."""
-    if a == b:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-    if len(a) > len(b):
-        a, b = b, a
-    if len(b) - len(a) != 1:
-        return False
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i:] == b[i + 1 :]
+        found.update(self._reversed[i][1] for i in range(lo, min(hi, lo + most)))
+        words = self.words
+        return [(words.keys[i], words.texts[i], words.weights[i]) for i in sorted(found)]
 
 
 __all__ = ["SIDECAR", "Suggester", "key", "write"]

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from search.cli import cli
-from search.suggest import _one_edit
+from search.spelling import _one_edit
 from web import create_app
 
 
