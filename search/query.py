@@ -42,6 +42,9 @@ from .scoring import RANKING, Excluding, Ranked, Ranking, Word
 
 #: Longest query accepted, in characters.
 MAX_QUERY_LENGTH = 500
+#: Most distinct quoted phrases and fielded words (``title:...``) one query may hold: each is
+#: matched on its own, position by position, and a few dozen of common words would take seconds.
+MAX_CLAUSES = 16
 
 # The field that unfielded words are parsed into; it exists only in the parsing schema.
 _ANY = "text"
@@ -142,8 +145,15 @@ def parse(text: str, ranking: Ranking = RANKING) -> ParsedQuery:
     if not cleaned:
         raise QueryError("empty query: type one or more words")
     try:
-        final = _build(_parser().parse(cleaned, normalize=False), cleaned, ranking)
+        tree = _parser().parse(cleaned, normalize=False)
     except Exception:  # noqa: BLE001 - any parser failure falls back to plain words
+        tree = None
+    costly = _costly_clauses(tree) if tree is not None else 0
+    if costly > MAX_CLAUSES:
+        raise QueryError(f"too many phrases or fielded words ({costly}; at most {MAX_CLAUSES})")
+    try:
+        final = _build(tree, cleaned, ranking) if tree is not None else None
+    except Exception:  # noqa: BLE001 - any failure falls back to plain words
         final = None
     if final is None or _is_empty(final):
         # Whatever the syntax meant, search the words that are there.
@@ -184,6 +194,46 @@ def _unfielded_words(q: wq.Query) -> list[str]:
     if q.is_leaf():
         return []
     return [word for child in q.children() for word in _unfielded_words(child)]
+
+
+def _costly_clauses(q: wq.Query) -> int:
+    """How many distinct quoted phrases and fielded words the parse tree holds."""
+    seen: set[tuple] = set()
+
+    def walk(node):
+        if isinstance(node, _QuotedPhrase) or (isinstance(node, wq.Phrase) and node.fieldname != _ANY):
+            seen.add(("phrase", node.fieldname, tuple(node.words)))
+        elif isinstance(node, wq.Term):
+            if node.fieldname != _ANY:
+                seen.add(("term", node.fieldname, node.text))
+        elif not node.is_leaf():
+            for child in node.children():
+                walk(child)
+
+    walk(q)
+    return len(seen)
+
+
+def _merged(clauses: list[wq.Query]) -> list[wq.Query]:
+    """``clauses`` with identical ones (the same phrase twice) made one, their boosts added up.
+
+    Words are left as they are: :class:`search.scoring.Ranked` adds repeated words up itself.
+    """
+    merged: list[wq.Query] = []
+    at: dict[wq.Query, int] = {}
+    for clause in clauses:
+        try:
+            key = None if isinstance(clause, Word) else clause.with_boost(1.0)
+            index = at.get(key) if key is not None else None
+        except TypeError:  # a query that cannot be hashed is kept as it is
+            key = index = None
+        if index is None:
+            if key is not None:
+                at[key] = len(merged)
+            merged.append(clause)
+        else:
+            merged[index] = merged[index].with_boost(merged[index].boost + clause.boost)
+    return merged
 
 
 def _is_empty(q: wq.Query) -> bool:
@@ -245,8 +295,8 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
             else:
                 kids.append(_rewrite(child, source, ranking, minor))
         kids = [k for k in kids if not _is_empty(k)]
-        positive = [k for k in kids if not isinstance(k, wq.Not)]
-        negative = [k.query for k in kids if isinstance(k, wq.Not)]
+        positive = _merged([k for k in kids if not isinstance(k, wq.Not)])
+        negative = _merged([k.query for k in kids if isinstance(k, wq.Not)])
         if not positive:
             return wq.NullQuery
         if len(positive) == 1:

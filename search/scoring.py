@@ -43,6 +43,7 @@ from whoosh.matching import AndNotMatcher, Matcher, NullMatcher, ReadTooFar
 from whoosh.util.numeric import byte_to_length
 
 from . import schema as fields
+from .timelimit import time_up
 
 try:  # Whoosh-Reloaded 2.7.5 (pinned): read posting blocks whole instead of one posting at a time.
     from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -274,7 +275,9 @@ def _sequence(reader, field: str, pieces: Sequence[str]) -> tuple[np.ndarray, np
         return None
     where = [posting.positions(common) for posting in postings]
     docs, freqs = [], []
-    for doc in common.tolist():
+    for done, doc in enumerate(common.tolist(), 1):
+        if not done % 4096 and time_up():
+            break
         later = [set(positions[doc]) for positions in where[1:]]
         count = sum(1 for start in where[0][doc] if all(start + i + 1 in held for i, held in enumerate(later)))
         if count:
@@ -468,6 +471,9 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
             return None, None, where
         return tf, tf > 0, where
 
+    # The clock is checked between words and clauses and every few thousand matches of a clause:
+    # a hostile query (many phrases of common words) stops at the request's time limit, ranked on
+    # what was scored by then.
     for text, boost in content:
         idf = stats.idf(text, names)
         total_mass += idf * boost
@@ -479,6 +485,8 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
             base += boost * idf * tf * (k1 + 1.0) / (tf + k1)
             mass[hit] += idf * boost
             holders.append((text, idf, where))
+        if time_up():
+            break
 
     other_mass = (total_mass / len(content)) if content and total_mass else 1.0
     for query in others:
@@ -489,19 +497,24 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
             doc_list.append(matcher.id())
             score_list.append(matcher.score() if scored else 0.0)
             matcher.next()
-        if not doc_list:
-            continue
-        doc_ids = np.array(doc_list, dtype=np.int64)
-        found[doc_ids] = True
-        if scored:
-            base[doc_ids] += np.array(score_list, dtype=np.float64)
-            mass[doc_ids] += other_mass
+            if not len(doc_list) % 4096 and time_up():
+                break
+        if doc_list:
+            doc_ids = np.array(doc_list, dtype=np.int64)
+            found[doc_ids] = True
+            if scored:
+                base[doc_ids] += np.array(score_list, dtype=np.float64)
+                mass[doc_ids] += other_mass
+        if time_up():
+            break
 
     ids = np.flatnonzero(found)
     if not scored or not len(ids):
         return ids, np.zeros(len(ids))
 
     for text, boost in minor if ranking.minor_weight else ():
+        if time_up():
+            break
         tf, hit, _ = word_score(text)
         if tf is None:
             continue
@@ -512,7 +525,7 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
     if total_mass > 0 and ranking.coordination:
         share = np.minimum(mass[ids] / total_mass, 1.0)
         scores = scores * share**ranking.coordination
-    if (ranking.proximity and len(holders) >= 2) or (wants and ranking.answer_boost):
+    if ((ranking.proximity and len(holders) >= 2) or (wants and ranking.answer_boost)) and not time_up():
         scores = _rerank(reader, ids, scores, holders, wants, ranking)
     return ids, scores
 

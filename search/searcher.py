@@ -47,6 +47,9 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 #: Pages kept for repeated queries (per NewsIndex).
 CACHE_SIZE = 512
+#: Seconds a partial page (the search ran out of time) is kept: a repeat within them gets it at
+#: once, while a later one searches again (the machine may be less busy).
+PARTIAL_KEPT = 30.0
 
 
 def to_datetime(value, *, end: bool = False) -> datetime | None:
@@ -92,6 +95,8 @@ class NewsIndex:
         self._local = threading.local()
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = cache_size
+        # Searches under way, by cache key: another request for the same page waits for it.
+        self._running: dict[tuple, threading.Event] = {}
 
     @classmethod
     def open(cls, path: str | Path = DEFAULT_INDEX, time_limit: float | None = TIME_LIMIT) -> NewsIndex:
@@ -232,6 +237,7 @@ class NewsIndex:
         region: str | None = None,
         collapse: bool = True,
         snippets: bool = True,
+        budget: Budget | None = None,
     ) -> SearchPage:
         """Search the index.
 
@@ -246,7 +252,10 @@ class NewsIndex:
         :param collapse: show each story once, however many outlets republished it (``False``: every copy)
         :param snippets: highlight titles and bodies (``False``: ``title_html`` is the escaped
             title and ``snippet`` is empty, for callers that only need the ranking)
-        :raises QueryError: for an empty or over-long query or a bad page, sort or date
+        :param budget: the time this search may spend, shared with whatever else the caller does
+            for the same request (default: :attr:`time_limit` from now)
+        :raises QueryError: for an empty or over-long query, too many phrases, or a bad page, sort
+            or date
         """
         started = time.perf_counter()
         query, source = _valid_text(query), _valid_text(source)
@@ -256,24 +265,47 @@ class NewsIndex:
         start, end = to_datetime(date_from), to_datetime(date_to, end=True)
         if start and end and start > end:
             raise QueryError("the start date is after the end date")
+        budget = budget or Budget(self.time_limit)
         searcher = self._searcher()
-        key = (
-            self._generation,
-            query,
-            page,
-            per_page,
-            sort,
-            start,
-            end,
-            source or None,
-            region or None,
-            facets,
-            collapse,
-            snippets,
-        )
-        cached = self._cached(key)
-        if cached is not None:
-            return replace(cached, took_ms=(time.perf_counter() - started) * 1000)
+        asked = (query, page, per_page, sort, start, end, source or None, region or None, facets, collapse, snippets)
+        key = (self._generation, *asked)
+        # The same search asked again while it runs (a reload, a crowd, a hostile client) waits for
+        # the first one instead of running again.
+        result, running = self._cached_or_running(key)
+        while result is None and running is not None:
+            running.wait(None if budget.deadline == math.inf else max(0.0, budget.deadline - time.monotonic()))
+            if budget.spent:
+                break
+            result, running = self._cached_or_running(key)
+        if result is not None:
+            return replace(result, took_ms=(time.perf_counter() - started) * 1000)
+        try:
+            result = self._search(asked, budget, searcher)
+            result = replace(result, took_ms=(time.perf_counter() - started) * 1000)
+            self._remember(key, result)
+        finally:
+            if running is None:  # this call ran it: let the ones waiting for it look again
+                self._finished(key)
+        if result.total == 0 and page == 1 and not result.partial:
+            # The same filters as the reader's, so that a page offering it finds the check cached.
+            suggestion = self.did_you_mean(
+                query,
+                sort=sort,
+                date_from=date_from,
+                date_to=date_to,
+                source=source,
+                region=region,
+                collapse=collapse,
+                budget=budget,
+            )
+            if suggestion:
+                result = replace(result, did_you_mean=suggestion)
+                self._remember(key, result)
+        return result
+
+    def _search(self, asked: tuple, budget: Budget, searcher) -> SearchPage:
+        """One page of results, found within ``budget`` (``asked``: :meth:`search`'s arguments)."""
+        query, page, per_page, sort, start, end, source, region, facets, collapse, snippets = asked
         parsed = parse(query)
         filters = []
         if start or end:
@@ -292,9 +324,10 @@ class NewsIndex:
         # normalize() as Whoosh's own parser does (our ranked groups are flat already; it tidies
         # the And/AndNot/Require around them).
         runnable = _bounded_boosts(parsed.query.normalize())
-        budget = Budget(self.time_limit)
+        # Whoosh's estimate ignores filters, phrases and NOT: count those exactly while time allows.
+        count = flt is not None or _narrowed(runnable)
         results, total, exact, partial = run_limited(
-            searcher, runnable, clusters if collapse else None, options, budget
+            searcher, runnable, clusters if collapse else None, options, budget, count=count
         )
         hits = tuple(
             self._extend(
@@ -307,32 +340,18 @@ class NewsIndex:
         )
         counts = {}
         if facets:
-            # The facets get a time limit of their own, as long as the search's.
-            counts, partial = facet_counts.within(
-                searcher, runnable, (start, end, source, canonical), Budget(self.time_limit), partial
-            )
-        suggestion = None
-        if total == 0 and page == 1:
-            # The same filters as the reader's, so that a page offering it finds the check cached.
-            suggestion = self.did_you_mean(
-                query, sort=sort, date_from=date_from, date_to=date_to, source=source, region=region, collapse=collapse
-            )
-        took = (time.perf_counter() - started) * 1000
-        result = SearchPage(
+            counts, partial = facet_counts.within(searcher, runnable, (start, end, source, canonical), budget, partial)
+        return SearchPage(
             query=parsed.text,
             total=total,
             page=page,
             per_page=per_page,
-            took_ms=took,
+            took_ms=0.0,
             hits=hits,
             facets=counts,
-            did_you_mean=suggestion,
             partial=partial,
             total_exact=exact,
         )
-        if not partial:
-            self._remember(key, result)
-        return result
 
     @staticmethod
     def _extend(hit: Hit, stored, docnum: int, clusters: syndication.Copies) -> Hit:
@@ -345,20 +364,34 @@ class NewsIndex:
             other_copies=others,
         )
 
-    def _cached(self, key) -> SearchPage | None:
-        if not self._cache_size:
-            return None
+    def _cached_or_running(self, key) -> tuple[SearchPage | None, threading.Event | None]:
+        """The page kept for ``key``, or else the event a search running for it will set (``None``:
+        none is running, and the caller is now the one running it)."""
         with self._lock:
-            found = self._cache.get(key)
+            found = self._cache.get(key) if self._cache_size else None
             if found is not None:
-                self._cache.move_to_end(key)
-            return found
+                page, kept_at = found
+                if not page.partial or time.monotonic() - kept_at < PARTIAL_KEPT:
+                    self._cache.move_to_end(key)
+                    return page, None
+                del self._cache[key]
+            running = self._running.get(key)
+            if running is None:
+                self._running[key] = threading.Event()
+            return None, running
+
+    def _finished(self, key) -> None:
+        with self._lock:
+            running = self._running.pop(key, None)
+        if running is not None:
+            running.set()
 
     def _remember(self, key, result: SearchPage) -> None:
         if not self._cache_size:
             return
         with self._lock:
-            self._cache[key] = result
+            self._cache[key] = (result, time.monotonic())
+            self._cache.move_to_end(key)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
@@ -421,17 +454,19 @@ class NewsIndex:
         """Completions of what a reader is typing: frequent words, then titles (a few microseconds)."""
         return self._suggester().complete(text, limit)
 
-    def did_you_mean(self, query: str, **filters) -> str | None:
+    def did_you_mean(self, query: str, budget: Budget | None = None, **filters) -> str | None:
         """A query one typo away from ``query`` that finds something, or ``None``.
 
+        :param budget: the time it may spend (shared with the search that found nothing)
         :param filters: as for :meth:`search` (``date_from``, ``source``, ...): the corrected query
             must find something within them
         """
+        budget = budget or Budget(self.time_limit)
         correction = spelling.corrected(query, self._suggester())
-        if correction is None:
+        if correction is None or budget.spent:
             return None
         try:
-            found = self.search(correction, per_page=1, snippets=False, **filters).total
+            found = self.search(correction, per_page=1, snippets=False, budget=budget, **filters).total
         except QueryError:
             return None
         return correction if found else None
@@ -464,6 +499,13 @@ def _bounded_boosts(query: wq.Query) -> wq.Query:
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _narrowed(query: wq.Query) -> bool:
+    """Whether ``query`` holds a phrase or a NOT, whose matches Whoosh's estimate overcounts."""
+    if isinstance(query, (wq.Phrase, wq.AndNot, wq.Not)):
+        return True
+    return not query.is_leaf() and any(_narrowed(child) for child in query.children())
 
 
 def _valid_text(text):

@@ -1,15 +1,19 @@
 """The time limit of a search: a query that would run too long returns what it found so far.
 
 A query such as a long list of common words on a large index could otherwise hold a server thread
-for a long time. :class:`Budget` is the time one search may spend; :func:`run` finds the page's
-hits within it, and the facet counts (:func:`search.facets.within`) stop at the same deadline. Out
-of time, the result is the best of the matches found by then, flagged ``partial``.
+for a long time. :class:`Budget` is the time one request may spend, shared by everything it does:
+:func:`run` finds the page's hits within it (the scoring loops check it through :func:`time_up`),
+the facet counts (:func:`search.facets.within`) and "did you mean" stop at the same deadline. Out of
+time, the result is the best of the matches found by then, flagged ``partial``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from whoosh import collectors
 
@@ -28,6 +32,8 @@ class Budget:
 
     def __init__(self, seconds: float | None):
         self.deadline = time.monotonic() + seconds if seconds else math.inf
+        #: Some part of a search stopped early for want of time (see :func:`time_up`).
+        self.cut = False
 
     @property
     def spent(self) -> bool:
@@ -38,6 +44,30 @@ class Budget:
         """:raises whoosh.collectors.TimeLimit: when the time is up"""
         if time.monotonic() > self.deadline:
             raise collectors.TimeLimit
+
+
+_spending: ContextVar[Budget | None] = ContextVar("news_search_budget", default=None)
+
+
+@contextlib.contextmanager
+def spending(budget: Budget) -> Iterator[None]:
+    """Make ``budget`` the one :func:`check` checks, in this thread, while the block runs."""
+    token = _spending.set(budget)
+    try:
+        yield
+    finally:
+        _spending.reset(token)
+
+
+def time_up() -> bool:
+    """Whether the budget being spent (if any) is spent, for loops deep inside a search (scoring,
+    phrase matching) that Whoosh's collector never sees: such a loop stops and keeps what it has,
+    and the budget remembers that the search was cut short (:attr:`Budget.cut`)."""
+    budget = _spending.get()
+    if budget is None or not budget.spent:
+        return False
+    budget.cut = True
+    return True
 
 
 class _Deadline(collectors.WrappingCollector):
@@ -63,12 +93,16 @@ class _Deadline(collectors.WrappingCollector):
         return key
 
 
-def run(searcher, query, copies, options: dict, budget: Budget):
+def run(searcher, query, copies, options: dict, budget: Budget, count: bool = False):
     """:func:`search.copies.search` within ``budget``: ``(results, total, exact, partial)``.
 
     Out of time, the results are the best of the matches found so far and ``total`` counts those.
     A broad query's total is Whoosh's estimate (``exact`` False): counting every match again,
     without block-skipping, would cost more than the search.
+
+    :param count: count the matches whatever the estimate, while the budget lasts (a filter, a
+        phrase or a NOT makes Whoosh's estimate meaningless); out of time, the total is the count
+        so far scaled to the whole index (``exact`` False)
     """
     options = dict(options)
     allow = options.pop("filter", None)
@@ -80,22 +114,35 @@ def run(searcher, query, copies, options: dict, budget: Budget):
     else:
         collector = limited
     try:
-        searcher.search_with_collector(query, collector)
+        with spending(budget):
+            searcher.search_with_collector(query, collector)
     except collectors.TimeLimit:
         return collector.results(), limited.matched, False, True
     results = collector.results()
+    found = results.scored_length()
+    if budget.cut:  # the scoring stopped early: these are the matches of what it had scored
+        return results, found, False, True
     if limited.computes_count():
         return results, len(results), True, False
+    if found < options["limit"]:
+        # Whoosh skips blocks of documents only once it holds a full page: it saw every match.
+        return results, found, True, False
     estimate = query.estimate_size(searcher.reader())
-    if estimate > EXACT_COUNT_LIMIT:
-        return results, max(results.scored_length(), min(estimate, searcher.doc_count())), False, False
-    # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again: within
-    # the time left, else the count so far.
-    counted = 0
-    for counted, _ in enumerate(collector.all_ids(), 1):
-        if not counted % 1024 and budget.spent:
-            return results, max(counted, results.scored_length()), False, True
+    if estimate > EXACT_COUNT_LIMIT and not count:
+        return results, max(found, min(estimate, searcher.doc_count())), False, False
+    # Whoosh skipped low-scoring blocks of documents, so the matches must be counted again.
+    counted, last = 0, -1
+    try:
+        with spending(budget):
+            for docnum in collector.all_ids():
+                counted += 1
+                if not counted % 1024:
+                    last = docnum
+                    budget.check()
+    except collectors.TimeLimit:
+        share = (last + 1) / max(1, searcher.doc_count_all())  # matches come in document order
+        return results, max(found, round(counted / share) if share else counted), False, False
     return results, counted, True, False
 
 
-__all__ = ["EXACT_COUNT_LIMIT", "TIME_LIMIT", "Budget", "run"]
+__all__ = ["EXACT_COUNT_LIMIT", "TIME_LIMIT", "Budget", "run", "spending", "time_up"]
