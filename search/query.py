@@ -38,7 +38,7 @@ from whoosh.qparser.syntax import OrGroup
 from . import schema as fields
 from .analysis import DATA_DIR, ChineseAnalyzer, bigrams, fold, pieces, segment
 from .errors import QueryError
-from .scoring import RANKING, Excluding, Ranked, Ranking, Word
+from .scoring import RANKING, Excluding, Phrase, Ranked, Ranking, Word
 
 #: Longest query accepted, in characters.
 MAX_QUERY_LENGTH = 500
@@ -67,7 +67,7 @@ class _QuotedPhrase(wq.Phrase):
         return self
 
 
-class _GramPhrase(wq.Phrase):
+class _GramPhrase(Phrase):
     """A phrase on the bigram field that remembers the text it was made from, for highlighting."""
 
     def __init__(self, words, text, boost=1.0):
@@ -261,7 +261,7 @@ def _phrase(q: _QuotedPhrase, source: str, ranking: Ranking) -> wq.Query:
     if q.fieldname != _ANY:
         if len(words) == 1:
             return wq.Term(q.fieldname, words[0], boost=q.boost)
-        return wq.Phrase(q.fieldname, words, slop=q.slop, boost=q.boost)
+        return Phrase(q.fieldname, words, slop=q.slop, boost=q.boost)
     options: list[wq.Query] = []
     grams = [seg.text for seg in bigrams(phrase_text)]
     if grams:
@@ -269,8 +269,8 @@ def _phrase(q: _QuotedPhrase, source: str, ranking: Ranking) -> wq.Query:
     if len(words) == 1:
         options.append(_term(_ANY, words[0], q.boost, ranking, exact=True))
     else:
-        options.append(wq.Phrase(fields.TITLE, words, boost=q.boost * ranking.phrase_title_boost))
-        options.append(wq.Phrase(fields.BODY, words, boost=q.boost))
+        options.append(Phrase(fields.TITLE, words, boost=q.boost * ranking.phrase_title_boost))
+        options.append(Phrase(fields.BODY, words, boost=q.boost))
     return wq.Or(options)
 
 
@@ -315,7 +315,7 @@ def _rewrite(q: wq.Query, source: str, ranking: Ranking, minor: frozenset[str]) 
     if isinstance(q, (wq.AndMaybe, wq.Require)):
         return q.__class__(_rewrite(q.a, source, ranking, minor), _rewrite(q.b, source, ranking, minor))
     if isinstance(q, wq.Phrase):
-        return wq.Phrase(q.fieldname, q.words, slop=q.slop, boost=q.boost)
+        return Phrase(q.fieldname, q.words, slop=q.slop, boost=q.boost)
     if isinstance(q, (type(wq.NullQuery), wq.Every)):
         return wq.NullQuery
     return q

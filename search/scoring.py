@@ -37,9 +37,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from whoosh import matching
 from whoosh import query as wq
 from whoosh.columns import NumericColumn
-from whoosh.matching import AndNotMatcher, Matcher, NullMatcher, ReadTooFar
+from whoosh.matching import AndNotMatcher, Matcher, NullMatcher, ReadTooFar, WrappingMatcher
 from whoosh.util.numeric import byte_to_length
 
 from . import schema as fields
@@ -276,7 +277,7 @@ def _sequence(reader, field: str, pieces: Sequence[str]) -> tuple[np.ndarray, np
     where = [posting.positions(common) for posting in postings]
     docs, freqs = [], []
     for done, doc in enumerate(common.tolist(), 1):
-        if not done % 4096 and time_up():
+        if not done % 64 and time_up():
             break
         later = [set(positions[doc]) for positions in where[1:]]
         count = sum(1 for start in where[0][doc] if all(start + i + 1 in held for i, held in enumerate(later)))
@@ -471,7 +472,7 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
             return None, None, where
         return tf, tf > 0, where
 
-    # The clock is checked between words and clauses and every few thousand matches of a clause:
+    # The clock is checked between words and clauses and every few dozen matches of a clause:
     # a hostile query (many phrases of common words) stops at the request's time limit, ranked on
     # what was scored by then.
     for text, boost in content:
@@ -497,7 +498,7 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
             doc_list.append(matcher.id())
             score_list.append(matcher.score() if scored else 0.0)
             matcher.next()
-            if not len(doc_list) % 4096 and time_up():
+            if not len(doc_list) % 64 and time_up():
                 break
         if doc_list:
             doc_ids = np.array(doc_list, dtype=np.int64)
@@ -690,6 +691,69 @@ class ArrayMatcher(Matcher):
 
     def term(self):
         return None
+
+
+class Phrase(wq.Phrase):
+    """Whoosh's phrase query, whose matching stops once the search's budget is spent.
+
+    Whoosh finds a phrase by stepping through the articles holding all its words and comparing
+    their positions, in loops of its own; the words' postings here end early when the time is up
+    (:class:`_TimedPostings`), so those loops end too, with the matches found so far.
+    """
+
+    def matcher(self, searcher, context=None):
+        field = searcher.schema[self.fieldname] if self.fieldname in searcher.schema else None
+        if field is None or not field.format or not field.format.supports("positions"):
+            return super().matcher(searcher, context)
+        reader = searcher.reader()
+        terms = []
+        for word in self.words:
+            try:
+                word = field.to_bytes(word)
+            except ValueError:
+                return NullMatcher()
+            if (self.fieldname, word) not in reader:
+                return NullMatcher()
+            terms.append(_TimedTerm(self.fieldname, word))
+        found = wq.SpanNear2(terms, slop=self.slop, ordered=True, mindist=1).matcher(searcher, context)
+        return found if self.boost == 1.0 else matching.WrappingMatcher(found, boost=self.boost)
+
+
+class _TimedTerm(wq.Term):
+    def matcher(self, searcher, context=None):
+        found = super().matcher(searcher, context)
+        return found if isinstance(found, matching.NullMatcherClass) else _TimedPostings(found)
+
+
+class _TimedPostings(WrappingMatcher):
+    """A word's postings that end (become inactive) once the search's budget is spent."""
+
+    #: Steps between looks at the clock.
+    EVERY = 64
+
+    def __init__(self, child, boost=1.0):
+        super().__init__(child, boost)
+        self._steps = 0
+        self._ended = False
+
+    def _time_up(self) -> bool:
+        self._steps += 1
+        if not self._steps % self.EVERY and time_up():
+            self._ended = True
+        return self._ended
+
+    def is_active(self):
+        return not self._ended and self.child.is_active()
+
+    def next(self):
+        if not self._time_up():
+            return self.child.next()
+        return False
+
+    def skip_to(self, id):
+        if not self._time_up():
+            return self.child.skip_to(id)
+        return False
 
 
 class Excluding(wq.AndNot):
