@@ -134,7 +134,7 @@ def _resolve_userdict(userdict: str | None) -> Path | None:
 
 
 def segmenter(userdict: str | None = REGIONAL_DICT):
-    """The process-wide jieba tokenizer for ``userdict`` (loaded on first use, about a second)."""
+    """The process-wide jieba tokenizer for ``userdict`` (loaded on first use: loading is slow)."""
     key = userdict or ""
     seg = _segmenters.get(key)
     if seg is not None:
@@ -258,7 +258,7 @@ _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u4d
 # Whoosh's Positions format needs, per term, only the list of its positions. word_tokens() and
 # gram_tokens() give exactly the terms and positions of segment() and bigrams() (tests pin that)
 # for a rebuild's whole chunk of texts at once, without building a Segment per token or an offset
-# map: at 150,000 articles the per-token cost is what counts.
+# map: over a large corpus the per-token cost is what counts.
 
 
 def word_tokens(texts: list[str], userdict: str | None = REGIONAL_DICT) -> Tokens:
@@ -349,8 +349,8 @@ class _ClauseCutter:
     through ``rjieba``) finds it with the same algorithm over the same dictionary, loaded with
     exactly this tokenizer's word frequencies (its own dictionary and user words). The runs of single
     characters still go to jieba's own HMM, as jieba does it. The words are jieba's, word for word
-    (tested against ``jieba.Tokenizer.cut``; checked over all 154,228 corpus articles), about 1.7
-    times as fast as the same algorithm in Python on clauses not seen before.
+    (tested against ``jieba.Tokenizer.cut``, and checked over a whole corpus: docs/internals.md),
+    found faster than by the same algorithm in Python.
 
     jieba-rs's path without HMM joins a run of single letters and digits into one piece. Such a
     piece is not a dictionary word, so it goes back into the run of single characters; a clause

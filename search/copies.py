@@ -7,16 +7,15 @@ has written its documents, :func:`write` takes the MinHash of each body's charac
 (datasketch; computed with :func:`signature` by the rebuild's workers, or by an update for the
 bodies it has not seen before), finds candidate pairs with MinHash LSH, keeps the pairs that were
 published within :data:`WINDOW_DAYS` of each other (undated articles pass) and whose exact Jaccard
-similarity is at least :data:`THRESHOLD`, and joins them into clusters. The
-clusters go beside the index as ``copies.json`` (one generation, one file), loaded once per process.
+similarity is at least :data:`THRESHOLD`, and joins them into clusters. The clusters go beside
+the index as ``copies.json`` (one generation, one file), loaded once per process.
 
-Why these numbers (measured on the team's 153,000-article corpus, sampled pairs read by hand):
-pairs at 0.8 or above were the same story in 40 of 40 samples, and 25 of 25 sampled clusters held
-one story each (again 25 of 25 for the final algorithm on another 60,000-article sample, which had
-1,011 clusters of 2 to 6 articles); between 0.7 and 0.8, 9 of 30 were not copies (templated stock
-reports of one company on different days, or two outlets' own write-ups of one event). Templated reports a year
-apart (纪念孙中山逝世96周年 / 97周年) reach 0.82, hence the date window. Texts under
-:data:`MIN_SHINGLES` 5-grams (about 60 characters) are too short to tell a copy from a template.
+Why these numbers (sampled pairs and clusters of the team's corpus read by hand; the counts are in
+docs/features.md): at 0.8 or above, pairs and clusters were one story; between 0.7 and 0.8, many
+were not copies (templated stock reports of one company on different days, or two outlets' own
+write-ups of one event). Templated reports a year apart (纪念孙中山逝世96周年 / 97周年) come above
+the threshold, hence the date window. Texts under :data:`MIN_SHINGLES` 5-grams (about 60
+characters) are too short to tell a copy from a template.
 
 Searching collapses each cluster into its best hit (a collector that keeps the best hit of each
 cluster, after the filters), which carries how many other copies exist and where they ran.
@@ -50,8 +49,8 @@ NUM_PERM = 128
 #: articles would otherwise cost time for nothing).
 MAX_CHARS = 2000
 _SEED = 8
-#: datasketch's permutation scheme, named rather than left to its default (2.0 changed the default
-#: from "legacy"; saved signatures must not change with the library).
+#: datasketch's permutation scheme, named rather than left to its default, which datasketch has
+#: changed between versions: saved signatures must not change with the library.
 SCHEME = "affine32"
 #: Bytes of a :func:`signature` (four per permutation).
 SIGNATURE_BYTES = 4 * NUM_PERM
@@ -106,8 +105,8 @@ def signature(body: str) -> bytes | None:
     :func:`find_clusters` through ``signatures``.
 
     The values are those of datasketch's ``MinHash.update_batch`` (a test holds them equal), done
-    on the 5-gram array itself: ``update_batch`` first copies every value through a Python list
-    and a call of the hash function (the identity here), which took a third of the time.
+    on the 5-gram array itself: ``update_batch`` would first copy every value through a Python
+    list and a call of the hash function (the identity here), work this skips.
     """
     import numpy as np
     from datasketch.minhash import _fmix  # the "affine32" scheme's mixing (datasketch is pinned)
@@ -211,8 +210,8 @@ def find_clusters(
 def _candidate_pairs(signed_rows: list[bytes]):
     """The pairs ``(i, j)``, ``i < j``, of rows whose MinHashes agree on all the values of at least
     one LSH band: the pairs datasketch's ``MinHashLSH`` (its bands, for :data:`CANDIDATE`) would
-    propose, found with one sort per band instead of a dictionary of every band of every row
-    (for the corpus's 150,287 bodies long enough to compare: 1.9 s instead of 16.7 s)."""
+    propose, found with one sort per band rather than a dictionary of every band of every row (a
+    sort is array work; a dictionary is Python work per row and band)."""
     import numpy as np
     from datasketch import MinHashLSH
 

@@ -12,8 +12,8 @@ Function and question words (的, 是, 哪些, 多少: ``search/data/minorwords.
 required, and by default not scored. A quoted phrase matches where its characters stand side by
 side (through the character-bigram field) or where its words do.
 
-:class:`search.scoring.Ranking` holds every knob of ranking; docs/ranking.md gives what each one does to the
-evaluation sets.
+:class:`search.scoring.Ranking` holds every knob of ranking; docs/ranking.md gives what each one
+does to the evaluation sets.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Which administrative regions an article is about: provinces, prefecture-level cities, and the
 districts and counties of 重庆.
 
-The gazetteer (``search/data/regions.tsv``) is made by ``scripts/build_regions.py`` from 国家统计局's
-2023 division codes. A bundled table of 458 rows was chosen over a package: the maintained-looking
+The gazetteer (``search/data/regions.tsv``) is made by ``python -m tools.build_regions`` from
+国家统计局's 2023 division codes. A bundled table of 458 rows was chosen over a package: the maintained-looking
 ones on PyPI (cpca and its forks) carry every township, pull in pandas and answer a different
 question (parse one address), while tagging needs a few hundred names, their short forms and a
 note of which names are doubtful; the table is small enough to read and review in the repository.

@@ -5,7 +5,8 @@ published, for the near-duplicate clusters (:mod:`search.copies`, ``copies.json`
 suggestions (:mod:`search.suggest`, ``suggest.tsv``, from the index's words and the titles). A
 rebuild hands over what it already holds (:class:`Built`: a few stored fields, the MinHash
 signatures its workers computed, the word counts of the merge); an update has the stored articles
-and the term index read again. :class:`search.NewsIndex` loads each file once per process and generation.
+and the term index read again. :class:`search.NewsIndex` loads each file once per process and
+generation.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _read(reader, known: dict[str, bytes | None]) -> tuple[list[tuple[int, dict]
     articles, signatures = [], []
     for docnum, stored in reader.iter_docs():
         digest = stored.get(fields.DIGEST, "")
-        # An article stored without a digest (an older index) has its own body signed.
+        # An article stored without a digest (an index written by another version) has its own body signed.
         signature = known[digest] if digest and digest in known else copies.signature(stored.get(fields.BODY, ""))
         light = {name: stored.get(name) for name in (fields.ID_FIELD, fields.SOURCE, fields.PUBLISHED)}
         articles.append((docnum, {**light, fields.TITLE: stored.get(fields.TITLE, ""), fields.DIGEST: digest}))

@@ -17,8 +17,8 @@ it comes from): what is served is then exactly what a rebuild over the same sour
 With ``prune``, an article whose source is gone is removed. "Gone" means, within the sources given
 to this update:
 
-- its file no longer exists (it was under a source folder that does exist), or
-- its file was read in full, without any problem, and no longer holds it.
+- its file does not exist (it was under a source folder that does exist), or
+- its file was read in full, without any problem, and does not hold it.
 
 A file that could not be read, or that had an unreadable record, keeps all of its indexed articles
 (its readable records are still added or replaced): a broken or half-written file loses nothing. A
@@ -142,7 +142,7 @@ def update(
             raise SourceError(str(root), "the index does not record its sources; give them with --source")
     sources = [os.fspath(s) for s in sources]
     if current_generation(root) is None or not _same_schema(current_generation(root)):
-        # No index yet, or one written with other fields (an older version): only a rebuild will do.
+        # No index yet, or one written with other fields (by another version): only a rebuild will do.
         built = rebuild(sources, root, strict=strict, on_progress=on_progress, lock_timeout=lock_timeout, fields=fields)
         return UpdateSummary(
             added=built.indexed,
@@ -327,7 +327,7 @@ def _plan(served: Path, read: SourcesRead, sources: list[str], prune: bool) -> _
 
 def _gone(path: str, clean_files: set[str], roots: list[str]) -> bool:
     """Whether an indexed article's source is gone: its file was read whole without it, or its
-    file no longer exists under one of the source folders."""
+    file, under one of the source folders, does not exist."""
     if not path:
         return False
     key = _key(path)

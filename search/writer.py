@@ -1,8 +1,8 @@
 """Writing a Whoosh index fast: articles analysed in worker processes, posting lists merged once.
 
 Whoosh's own writer sends every posting through a generic pipeline written in Python (a sorting
-pool, temporary run files, several method calls per posting); at 150,000 articles that costs about
-three times what jieba itself does, on one core. This module writes the same index -- Whoosh's
+pool, temporary run files, several method calls per posting), which on a large corpus costs more
+than jieba's own segmentation, on one core. This module writes the same index -- Whoosh's
 W3 codec, the same files, the same terms, postings, stored fields and columns (the tests compare
 it with Whoosh's own writer) -- with much less work per posting, on every core:
 
@@ -13,8 +13,9 @@ it with Whoosh's own writer) -- with much less work per posting, on every core:
   document numbers, to the chunk's file; it also pickles and compresses each stored document.
 * The parent writes the per-document data (stored fields, field lengths, sortable columns) as the
   chunks come back, in order, and at the end merges the chunks into the one postings file of a
-  single segment (a large merge is shared with a child process, see :func:`_merge`). A posting list is a chain of self-describing blocks, so a term found in several
-  chunks gets its blocks laid end to end, without decoding them.
+  single segment (a large merge is shared with a child process, see :func:`_merge`). A posting
+  list is a chain of self-describing blocks, so a term found in several chunks gets its blocks
+  laid end to end, without decoding them.
 
 Chunks are cut from the input alone (by characters of text), so the index is the same whatever
 the number of worker processes; a small input is analysed in the parent, without any worker.
@@ -571,8 +572,8 @@ def _process_context():
 
 
 #: Collection thresholds in a worker: analysing makes millions of short-lived lists and dicts and
-#: almost no cycles; at Python's default (700) the collector ran thousands of times a chunk, ~4% of
-#: a worker's time, to free nothing.
+#: almost no cycles; at Python's default threshold the collector would run over and over in every
+#: chunk, to free nothing.
 _WORKER_GC = (50_000, 20, 100)
 
 
@@ -606,8 +607,9 @@ class SegmentBuilder:
     :param chunk_chars: characters of text per chunk (see :func:`chunk_chars_for`)
     :param on_chunk: called with the number of documents written so far, as chunks complete
     :param prepare: a module-level function called with each document before it is analysed (in
-        the worker analysing its chunk, or here when there are no workers) (it may add fields, such as ones computed from the text); what it returns is
-        kept, in document order, in :attr:`extras`
+        the worker analysing its chunk, or here when there are no workers); it may add fields,
+        such as ones computed from the text, and what it returns is kept, in document order, in
+        :attr:`extras`
     :param count_fields: fields whose terms' document counts are kept in :attr:`term_counts`
     """
 
@@ -914,7 +916,7 @@ def _write_term(write, add_term, key: bytes, pieces: list, postings: list, offse
             begin = p_start if i == 0 else p_start + _MAGIC_SIZE
             end = p_start + p_length
             if i < last:
-                # No longer the end of the list: its last block's length word turns positive.
+                # Not the end of the list here: its last block's length word turns positive.
                 cut = p_start + p_lastpos
                 write(buffer[begin:cut])
                 write(pack_int(p_lastlen))

@@ -31,7 +31,7 @@ def normalise_text(text: str) -> str:
     """Text reduced for identity: no white space of any kind (line breaks, indents, full-width
     spaces), lower case.
 
-    (Deliberately no NFKC or full-width folding: over every body of a large corpus that was the
+    (Deliberately no NFKC or full-width folding: over every body of a large corpus it would be the
     slowest step of reading it, and the same article copied twice is the same character for
     character anyway.)
     """
