@@ -1,6 +1,6 @@
 """Error responses: HTML on pages, JSON on ``/api/`` and ``/healthz`` or when the client prefers
-JSON. Bad parameters and queries are 400s, an unknown article or page a 404, a missing or broken
-index a 503."""
+JSON. A bad parameter or query is a 400 naming it, an unknown article or page a 404, a missing index
+or another library error a 503, any other HTTP error its own status."""
 
 from __future__ import annotations
 
