@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -19,6 +20,7 @@ from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, NewsIndex
 from .sources import parse_field_options
 from .timelimit import TIME_LIMIT
+from .updater import UpdateSummary
 from .updater import update as update_index
 
 DEFAULT_SOURCES = ("seeds",)
@@ -35,6 +37,11 @@ def _index_option(function):
         type=click.Path(file_okay=False),
         help="Index directory.",
     )(function)
+
+
+def _sources_option(help: str):
+    """``--source``, repeatable, as the list ``sources``."""
+    return click.option("--source", "sources", multiple=True, type=click.Path(), help=help)
 
 
 def _reading_options(function):
@@ -57,15 +64,84 @@ def _reading_options(function):
     return function
 
 
-def _fail(error: Exception) -> click.ClickException:
-    return click.ClickException(str(error))
+class _OneLineErrors(click.Group):
+    """The top command group: a :class:`SearchError` raised anywhere in a command ends as the
+    one-line ``Error: ...`` and exit status 1 of a :class:`click.ClickException`."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SearchError as error:
+            raise click.ClickException(str(error)) from None
 
 
 def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@click.group()
+def _fields(field_options) -> dict[str, tuple[str, ...]]:
+    """The ``--field`` options as :func:`parse_field_options` reads them, or a usage error."""
+    try:
+        return parse_field_options(field_options)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--field") from None
+
+
+@contextmanager
+def _progress(silent: bool, label: str, counted: str = ""):
+    """A progress callback for the library (``on_progress(done, total, count)``) that draws a bar on
+    stderr, labelled ``label``, or ``label (count counted)`` when ``counted`` names what is counted;
+    the bar is closed on leaving. ``None`` when ``silent`` or when stderr is not a terminal."""
+    if silent or not sys.stderr.isatty():
+        yield None
+        return
+    bar = None
+
+    def progress(done, total, count):
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        if counted:
+            bar.label = f"{label} ({count} {counted})"
+        bar.update(done - bar.pos)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _indexed(summary) -> str:
+    return f"Indexed {summary.indexed} articles from {summary.files} files in {summary.seconds:.1f} s"
+
+
+def _echo_summary(summary, as_json: bool) -> None:
+    """What a rebuild or an update did: its summary as JSON, or one line, then each file or record
+    it skipped and the counts per reason (on stderr)."""
+    if as_json:
+        _echo_json(summary.to_dict())
+        return
+    counts = f"({summary.duplicates} duplicates, {len(summary.skipped)} skipped)"
+    if isinstance(summary, UpdateSummary):
+        what = "Built" if summary.rebuilt else "Updated" if summary.changed else "Up to date"
+        click.echo(
+            f"{what}: {summary.added} added, {summary.replaced} replaced, {summary.removed} removed,"
+            f" {summary.unchanged} unchanged {counts} from {summary.files} files in {summary.seconds:.1f} s;"
+            f" {summary.documents} articles -> {summary.index_dir}"
+        )
+    else:
+        click.echo(f"{_indexed(summary)} {counts} -> {summary.index_dir}")
+    for skipped in summary.skipped:
+        where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
+        click.echo(f"  skipped {where}: {skipped.reason}", err=True)
+    if summary.reasons:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.reasons.items()))
+        click.echo(f"  skipped by reason: {reasons}", err=True)
+
+
+@click.group(cls=_OneLineErrors)
 @click.version_option(package_name="news-search")
 def cli():
     """Full-text search over Chinese regional news."""
@@ -77,13 +153,7 @@ def index():
 
 
 @index.command("rebuild")
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    type=click.Path(),
-    help="A source file or folder (repeatable). Default: seeds/.",
-)
+@_sources_option("A source file or folder (repeatable). Default: seeds/.")
 @_index_option
 @_reading_options
 def index_rebuild(sources, index_dir, as_json, strict, silent, field_options):
@@ -91,64 +161,19 @@ def index_rebuild(sources, index_dir, as_json, strict, silent, field_options):
 
     The index being served stays in place until the new one is complete.
     """
-    sources = list(sources) or list(DEFAULT_SOURCES)
-    try:
-        fields = parse_field_options(field_options)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--field") from None
-    show_bar = not (silent or as_json) and sys.stderr.isatty()
-    try:
-        summary = _run_rebuild(sources, index_dir, strict, show_bar, fields)
-    except SearchError as error:
-        raise _fail(error) from None
-    if as_json:
-        _echo_json(summary.to_dict())
-        return
-    click.echo(
-        f"Indexed {summary.indexed} articles from {summary.files} files in {summary.seconds:.1f} s"
-        f" ({summary.duplicates} duplicates, {len(summary.skipped)} skipped) -> {summary.index_dir}"
-    )
-    _echo_skipped(summary)
+    fields = _fields(field_options)
+    summary = _rebuild(list(sources) or list(DEFAULT_SOURCES), index_dir, strict, silent or as_json, fields)
+    _echo_summary(summary, as_json)
 
 
-def _echo_skipped(summary) -> None:
-    """Each file or record a rebuild or update skipped, and the counts per reason (on stderr)."""
-    for skipped in summary.skipped:
-        where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
-        click.echo(f"  skipped {where}: {skipped.reason}", err=True)
-    if summary.reasons:
-        counts = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.reasons.items()))
-        click.echo(f"  skipped by reason: {counts}", err=True)
-
-
-def _run_rebuild(sources, index_dir, strict, show_bar, fields=None):
-    if not show_bar:
-        return rebuild_index(sources, index_dir, strict=strict, fields=fields)
-    bar = None
-
-    def progress(done, total, indexed):
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label="Indexing", file=sys.stderr, show_pos=True)
-            bar.__enter__()
-        bar.label = f"Indexing ({indexed} articles)"
-        bar.update(done - bar.pos)
-
-    try:
+def _rebuild(sources, index_dir, strict, silent, fields=None):
+    """Rebuild, with a progress bar unless ``silent``."""
+    with _progress(silent, "Indexing", counted="articles") as progress:
         return rebuild_index(sources, index_dir, strict=strict, on_progress=progress, fields=fields)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
 
 
 @index.command("update")
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    type=click.Path(),
-    help="A source file or folder (repeatable). Default: the sources the index was built from.",
-)
+@_sources_option("A source file or folder (repeatable). Default: the sources the index was built from.")
 @_index_option
 @click.option("--prune", is_flag=True, help="Also remove articles whose source file or record is gone.")
 @_reading_options
@@ -166,46 +191,18 @@ def index_update(sources, index_dir, prune, as_json, strict, silent, field_optio
 
     Only what changed is written; readers see the whole update at once, never half of it.
     """
-    try:
-        fields = parse_field_options(field_options)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--field") from None
-    show_bar = not (silent or as_json) and sys.stderr.isatty()
-    bar = None
-
-    def progress(done, total, count):
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label="Reading", file=sys.stderr, show_pos=True)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-
-    try:
+    fields = _fields(field_options)
+    with _progress(silent or as_json, "Reading") as progress:
         summary = update_index(
             list(sources) or None,
             index_dir,
             prune=prune,
             strict=strict,
-            on_progress=progress if show_bar else None,
+            on_progress=progress,
             lock_timeout=lock_timeout,
             fields=fields,
         )
-    except SearchError as error:
-        raise _fail(error) from None
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    if as_json:
-        _echo_json(summary.to_dict())
-        return
-    what = "Built" if summary.rebuilt else "Updated" if summary.changed else "Up to date"
-    click.echo(
-        f"{what}: {summary.added} added, {summary.replaced} replaced, {summary.removed} removed,"
-        f" {summary.unchanged} unchanged ({summary.duplicates} duplicates, {len(summary.skipped)} skipped)"
-        f" from {summary.files} files in {summary.seconds:.1f} s; {summary.documents} articles"
-        f" -> {summary.index_dir}"
-    )
-    _echo_skipped(summary)
+    _echo_summary(summary, as_json)
 
 
 # A query may start with "-" (-重庆 leaves 重庆 out; -0 is a number): an unknown option is the query.
@@ -249,21 +246,18 @@ def search_command(
     time_limit,
 ):
     """Search the index for QUERY (words, "phrases", AND/OR/NOT, -word, title:...)."""
-    try:
-        result = NewsIndex.open(index_dir, time_limit=time_limit or None).search(
-            query,
-            page=page,
-            per_page=per_page,
-            sort=sort,
-            date_from=date_from,
-            date_to=date_to,
-            source=source,
-            facets=as_json or show_timeline,
-            region=region,
-            collapse=not no_collapse,
-        )
-    except SearchError as error:
-        raise _fail(error) from None
+    result = NewsIndex.open(index_dir, time_limit=time_limit or None).search(
+        query,
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        date_from=date_from,
+        date_to=date_to,
+        source=source,
+        facets=as_json or show_timeline,
+        region=region,
+        collapse=not no_collapse,
+    )
     chart = timeline.build(result.facets.get("month", ()), date_from, date_to) if show_timeline else None
     if as_json:
         data = result.to_dict()
@@ -312,13 +306,10 @@ def _echo_timeline(chart) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
 def related_command(article_id, index_dir, limit, as_json):
     """Articles related to ARTICLE_ID (on its key terms), its own copies left out."""
-    try:
-        index = NewsIndex.open(index_dir)
-        if index.article(article_id) is None:
-            raise click.ClickException(f"no article with id {article_id!r}")
-        hits = index.related(article_id, limit=limit)
-    except SearchError as error:
-        raise _fail(error) from None
+    index = NewsIndex.open(index_dir)
+    if index.article(article_id) is None:
+        raise click.ClickException(f"no article with id {article_id!r}")
+    hits = index.related(article_id, limit=limit)
     if as_json:
         _echo_json([hit.to_dict() for hit in hits])
         return
@@ -333,10 +324,7 @@ def related_command(article_id, index_dir, limit, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print them as a JSON list.")
 def suggest_command(text, index_dir, limit, as_json):
     """Completions for TEXT as typed in a search box: frequent words, then titles."""
-    try:
-        suggestions = NewsIndex.open(index_dir).suggest(text, limit=limit)
-    except SearchError as error:
-        raise _fail(error) from None
+    suggestions = NewsIndex.open(index_dir).suggest(text, limit=limit)
     if as_json:
         _echo_json(suggestions)
         return
@@ -348,13 +336,7 @@ def suggest_command(text, index_dir, limit, as_json):
 @_index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    type=click.Path(),
-    help="Where to build the index from if there is none yet (repeatable). Default: seeds/.",
-)
+@_sources_option("Where to build the index from if there is none yet (repeatable). Default: seeds/.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
 def serve(index_dir, host, port, sources, threads):
     """Serve the search page and the JSON API with waitress (a production WSGI server).
@@ -368,20 +350,10 @@ def serve(index_dir, host, port, sources, threads):
     if current_generation(index_dir) is None:
         sources = list(sources) or list(DEFAULT_SOURCES)
         click.echo(f"No index in {index_dir}/ yet: building it from {', '.join(sources)} ...", err=True)
-        try:
-            summary = _run_rebuild(sources, index_dir, strict=False, show_bar=sys.stderr.isatty())
-        except SearchError as error:
-            raise _fail(error) from None
-        click.echo(
-            f"Indexed {summary.indexed} articles from {summary.files} files in {summary.seconds:.1f} s"
-            f" ({len(summary.skipped)} skipped)",
-            err=True,
-        )
+        summary = _rebuild(sources, index_dir, strict=False, silent=False)
+        click.echo(f"{_indexed(summary)} ({len(summary.skipped)} skipped)", err=True)
     app = create_app({"INDEX": index_dir})
-    try:
-        documents = warm_up(app)
-    except SearchError as error:
-        raise _fail(error) from None
+    documents = warm_up(app)
     server = waitress.create_server(app, host=host, port=port, threads=threads)
     click.echo(f"Serving {documents} articles from {index_dir}/ (Ctrl-C to stop)", err=True)
     listening = getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]
@@ -415,12 +387,9 @@ def serve(index_dir, host, port, sources, threads):
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def eval_command(queries_file, qrels_file, index_dir, as_json):
     """Measure ranking quality: nDCG@10, Recall@100 and MRR@10 of the queries over the index."""
-    try:
-        queries = read_queries(queries_file)
-        qrels = read_qrels(qrels_file)
-        result = evaluate(NewsIndex.open(index_dir), queries, qrels)
-    except SearchError as error:
-        raise _fail(error) from None
+    queries = read_queries(queries_file)
+    qrels = read_qrels(qrels_file)
+    result = evaluate(NewsIndex.open(index_dir), queries, qrels)
     if as_json:
         _echo_json(result.to_dict())
         return

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from search import NewsIndex
 from search.cli import cli
 from web import create_app
-from web.views import link_url
+from web.filters import link_url
 
 from .conftest import HIT_FIELDS, SEED_TITLE, ids, write_jsonl
 

@@ -75,11 +75,27 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config["TIME_LIMIT"] = max(0.0, float(app.config["TIME_LIMIT"] or 0)) or None
     app.extensions["news_search"] = NewsIndex(app.config["INDEX"], time_limit=app.config["TIME_LIMIT"])
 
-    from . import views
+    from . import errors, filters, views
 
     app.register_blueprint(views.bp)
-    views.install(app)
+    errors.install(app)
+    filters.install(app)
+    app.context_processor(lambda: {"site_name": app.config["SITE_NAME"], "tagline": app.config["TAGLINE"]})
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(response):
+    """What a browser may do with a response: load scripts, styles and images from this site only
+    (images also as data: URLs), no plugins, no framing, no type sniffing, no referrer to other sites."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def warm_up(app: Flask) -> int:
