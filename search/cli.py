@@ -354,7 +354,7 @@ def serve(index_dir, host, port, sources, threads):
         click.echo(f"{_indexed(summary)} ({len(summary.skipped)} skipped)", err=True)
     app = create_app({"INDEX": index_dir})
     documents = warm_up(app)
-    server = waitress.create_server(app, host=host, port=port, threads=threads)
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="")  # no Server banner
     click.echo(f"Serving {documents} articles from {index_dir}/ (Ctrl-C to stop)", err=True)
     listening = getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]
     for address, bound in listening:

@@ -33,7 +33,8 @@ def test_serve_builds_a_missing_index_then_serves_it(tmp_path):
         found = get_json(server.url + "/api/search?q=%E5%A4%9C%E6%99%AF")  # 夜景
         assert [hit["id"] for hit in found["hits"]] == ["a"]
         with urlopen(server.url + "/", timeout=10) as response:
-            assert response.headers["Server"] == "waitress"
+            assert response.headers["Server"] is None  # no server name or version to look up exploits by
+            assert response.headers["X-Frame-Options"] == "DENY"
             assert "已收录 <strong>2</strong> 篇新闻" in response.read().decode("utf-8")
         log = server.stderr()
         assert f"No index in {index}/ yet: building it from {source}" in log

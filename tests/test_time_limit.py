@@ -7,6 +7,7 @@ flagged ``partial``. Queries that would cost more than any budget (too many phra
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -111,3 +112,58 @@ def test_totals_are_counted_under_a_filter_a_phrase_or_a_not(news):
     assert filtered.total_exact and filtered.total == articles
     last = news.search("重庆", source=source, collapse=False, page=filtered.pages)
     assert last.hits
+
+
+# The web: numbers, totals and headers ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(index_dir):
+    from web import create_app
+
+    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
+
+
+@pytest.mark.parametrize("name", ["page", "per_page"])
+@pytest.mark.parametrize("digits", [7, 4_300, 4_301, 50_000])
+def test_absurd_whole_numbers_are_a_400(client, name, digits):
+    for path in ("/search", "/api/search"):
+        response = client.get(path, query_string={"q": "重庆", name: "9" * digits})
+        assert response.status_code == 400, (path, digits)
+    assert client.get("/api/suggest", query_string={"q": "重", "limit": "9" * digits}).status_code == 400
+
+
+def test_an_unknown_source_is_the_nothing_found_page(client):
+    page = client.get("/search", query_string={"q": "重庆", "source": "不存在"}).get_data(as_text=True)
+    assert "没有找到与 <q>重庆</q> 相关的新闻" in page
+    assert 'class="summary"' not in page and "已经没有结果了" not in page
+    data = client.get("/api/search", query_string={"q": "重庆", "source": "不存在"}).get_json()
+    assert data["total"] == 0 and data["total_exact"] and not data["hits"]
+    assert client.get("/api/search", query_string={"q": "重庆 -重庆"}).get_json()["total"] == 0
+
+
+def test_a_source_gets_as_many_pages_as_it_has_hits(client, news):
+    counts = {v.value: v.count for v in news.search("重庆", facets=True, collapse=False).facets["source"] if v.value}
+    source = min((s for s, n in counts.items() if n > 10), key=counts.get)
+    data = client.get("/api/search", query_string={"q": "重庆", "source": source, "collapse": "0"}).get_json()
+    assert data["total"] == counts[source] and data["total_exact"]
+    last = -(-counts[source] // 10)
+    page = client.get("/search", query_string={"q": "重庆", "source": source, "collapse": "0"}).get_data(as_text=True)
+    assert f'aria-label="第 {last} 页"' in page and f'aria-label="第 {last + 1} 页"' not in page
+
+
+def test_an_estimated_total_says_about(client, monkeypatch):
+    from search import timelimit
+
+    monkeypatch.setattr(timelimit, "EXACT_COUNT_LIMIT", 5)
+    page = client.get("/search", query_string={"q": "重庆 新闻 发展", "collapse": "0", "page": "2"})
+    html = page.get_data(as_text=True)
+    assert "找到约" in html
+    linked = [int(n) for n in re.findall(r'aria-label="第 (\d+) 页"', html)]
+    assert linked and max(linked) <= 4  # never the estimate's last page, which may hold no hits
+
+
+def test_headers_say_what_is_allowed_and_forbid_framing(client):
+    response = client.post("/search")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
+    assert client.get("/").headers["X-Frame-Options"] == "DENY"

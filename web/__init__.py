@@ -93,6 +93,7 @@ def _security_headers(response):
         "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'",
     )
+    response.headers.setdefault("X-Frame-Options", "DENY")  # for browsers without frame-ancestors
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response

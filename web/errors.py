@@ -78,7 +78,13 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
-        return _error(status, _HTTP_MESSAGES.get(status, error.name), error.description or error.name)
+        response = _error(status, _HTTP_MESSAGES.get(status, error.name), error.description or error.name)
+        # A 405 says which methods the URL takes (RFC 9110), as Werkzeug's own response would.
+        allowed = [value for name, value in error.get_headers() if name == "Allow"]
+        if allowed:
+            response = app.make_response(response)
+            response.headers["Allow"] = allowed[0]
+        return response
 
 
 __all__ = ["ArticleNotFound", "install"]

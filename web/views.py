@@ -14,6 +14,7 @@ from markupsafe import Markup
 from search import NewsIndex, StoredArticle, timeline
 from search.query import MAX_QUERY_LENGTH
 from search.searcher import MAX_PAGE
+from search.timelimit import Budget
 
 from .errors import ArticleNotFound
 from .filters import page_numbers
@@ -54,19 +55,28 @@ def search():
     if not request.args.get("q", "").strip():
         return redirect(url_for(".home"))
     params = search_params(request.args)
-    result = params.search(facets=True)
-    suggestions = other_queries(params, result.did_you_mean) if result.total == 0 else []
+    # One time budget for everything this page searches: the results, then what to offer instead.
+    budget = Budget(get_index().time_limit)
+    result = params.search(facets=True, budget=budget)
+    suggestions = other_queries(params, result.did_you_mean, budget) if result.total == 0 else []
     chart = timeline.build(result.facets.get("month", ()), params.date_from or None, params.date_to or None)
     return render_template(
         "search.html",
         params=params,
         result=result,
         suggestions=suggestions,
-        pages=page_numbers(result.page, min(result.pages, MAX_PAGE)),
+        pages=page_numbers(result.page, _last_page(result)),
         sources_shown=SOURCES_SHOWN,
         chart=chart,
         copies_shown=any(hit.copies for hit in result.hits),
     )
+
+
+def _last_page(result) -> int:
+    """The last page to link to: the last page of hits, or, when the total is an estimate (which
+    may count more than there are), two pages past the current one at most."""
+    last = min(result.pages, MAX_PAGE)
+    return last if result.total_exact else min(last, result.page + 2)
 
 
 @bp.get("/article/<path:article_id>")
