@@ -15,7 +15,7 @@ def test_benchmark_runs_and_writes_json(tmp_path):
     (evals / "keyword-queries-dev.tsv").write_text("k1\t重庆 轨道交通\nk2\t疫情\n", encoding="utf-8")
     (evals / "queries-dev.tsv").write_text("q1\t重庆的粮食库存可以满足多久的消费？\n", encoding="utf-8")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "search.bench", "--n", "25", "--repeats", "1", "--passes", "1"]
+    command = [sys.executable, "-m", "tools.bench", "--n", "25", "--repeats", "1", "--passes", "1"]
     command += ["--corpus", str(FIXTURES / "chongqing-200.jsonl"), "--eval", str(evals), "--out", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
     assert "ours / floor" in done.stdout

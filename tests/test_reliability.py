@@ -1,4 +1,4 @@
-"""The reliability drill in small (the long one is ``python -m search.reliability``), and searches cut
+"""The reliability drill in small (the long one is ``python -m tools.reliability``), and searches cut
 off by the time limit."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from search import NewsIndex
 from search.cli import cli
-from search.reliability import _drill_records, format_report, run
+from tools.reliability import _drill_records, format_report, run
 from web import create_app
 
 from .audit import page_problems

@@ -1,4 +1,4 @@
-"""The speed benchmark: ``python -m search.bench [--n N] [--corpus FILE] [--out DIR]``.
+"""The speed benchmark: ``python -m tools.bench [--n N] [--corpus FILE] [--out DIR]``.
 
 In one run, over the first N articles of the corpus (JSON Lines, ``.jsonl.gz`` is fine), it
 measures, each step in a fresh process so that memory figures are its own:
@@ -369,7 +369,7 @@ def _load() -> list[float]:
 
 def _run_step(name: str, args) -> dict:
     """Run one step in a fresh Python process (its own memory figures, today's code)."""
-    command = [sys.executable, "-m", "search.bench", "--step", name, "--n", str(args.n), "--work", str(args.work)]
+    command = [sys.executable, "-m", "tools.bench", "--step", name, "--n", str(args.n), "--work", str(args.work)]
     command += ["--corpus", str(args.corpus), "--eval", str(args.eval), "--passes", str(args.passes)]
     # The step imports this very package, whatever is installed.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")])))
@@ -486,7 +486,7 @@ def table(report: dict) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m search.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=DEFAULT_N, help="articles (default %(default)s)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="JSON Lines corpus (.gz allowed)")
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="folder with the query lists")

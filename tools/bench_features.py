@@ -1,8 +1,8 @@
 """Figures for the features of issue 8: what they cost, measured against a baseline in the same run.
 
-    python scripts/bench_features.py fold [--articles 5000] [--corpus FILE]
-    python scripts/bench_features.py suggest --index DIR [--queries 2000]
-    python scripts/bench_features.py regions [--articles 5000] [--corpus FILE]
+    python -m tools.bench_features fold [--articles 5000] [--corpus FILE]
+    python -m tools.bench_features suggest --index DIR [--queries 2000]
+    python -m tools.bench_features regions [--articles 5000] [--corpus FILE]
 
 ``fold``: the analysis of title + body (jieba words and character bigrams, as the index does) with
 and without folding traditional characters to simplified, and fold() alone, on the same articles.
@@ -18,15 +18,13 @@ import gzip
 import json
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from search import analysis
+from tools.bench import DEFAULT_CORPUS
 
-from search import analysis  # noqa: E402
-from search.bench import DEFAULT_CORPUS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _corpus_path(given: str | None) -> Path:

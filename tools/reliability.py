@@ -2,7 +2,7 @@
 
 ::
 
-    python -m search.reliability [--kills 20] [--load-seconds 60] [--clients 8] [--source PATH ...]
+    python -m tools.reliability [--kills 20] [--load-seconds 60] [--clients 8] [--source PATH ...]
                                  [--work DIR] [--seed N] [--update-bench] [--json]
 
 **Kill loop.** Each round starts a writer in a child process (``news-search index rebuild`` or
@@ -51,9 +51,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from .generations import current_generation, open_generation
-from .sources import read_sources
-from .updater import read_articles
+from search.generations import current_generation, open_generation
+from search.sources import read_sources
+from search.updater import read_articles
 
 DRILL_FILE = "drill.jsonl"
 
@@ -692,7 +692,7 @@ def format_report(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.reliability", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.reliability", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", action="append", dest="sources", help="source file or folder (default: seeds/)")
     parser.add_argument("--kills", type=int, default=20, help="writers to kill (default 20)")
     parser.add_argument("--load-seconds", type=float, default=60, help="length of the load run (default 60)")

@@ -1,6 +1,6 @@
 """Measure ranking levers: evaluate variants of search.scoring.Ranking on one index.
 
-    python scripts/ranking_levers.py --index DIR --queries FILE --qrels FILE \
+    python -m tools.ranking_levers --index DIR --queries FILE --qrels FILE \
         "" "coordination=0" "fields=(F('body', 1, 0.75),)" ...
 
 Each variant is keyword arguments for dataclasses.replace(RANKING, ...) ("" is the default
