@@ -3,10 +3,8 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
+from .helpers import FIXTURES, ROOT, child_env
 
 
 def test_benchmark_runs_and_writes_json(tmp_path):
@@ -17,7 +15,7 @@ def test_benchmark_runs_and_writes_json(tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "tools.bench", "--n", "25", "--repeats", "1", "--passes", "1"]
     command += ["--corpus", str(FIXTURES / "chongqing-200.jsonl"), "--eval", str(evals), "--out", str(out)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600, check=True)
     assert "ours / floor" in done.stdout
     report = json.loads((out / "bench-25.json").read_text(encoding="utf-8"))
     assert report["input"]["articles"] == 25

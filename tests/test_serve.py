@@ -5,8 +5,7 @@ import subprocess
 import sys
 from urllib.request import urlopen
 
-from .conftest import write_jsonl
-from .server import child_env, serve
+from .helpers import child_env, serve, write_jsonl
 
 
 def get_json(url: str) -> dict:

@@ -18,8 +18,7 @@ from search.cli import cli
 from search.generations import current_generation, open_generation, write_lock
 from search.updater import update
 
-from .conftest import write_jsonl
-from .server import child_env
+from .helpers import child_env, write_jsonl
 
 
 def records(prefix, n, word, start=0):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,9 +20,7 @@ from search.schema import build_schema
 from search.sources import read_sources
 from search.writer import SegmentBuilder
 
-from .conftest import write_jsonl
-
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import child_env, write_jsonl
 
 
 def _contents(ix) -> dict:
@@ -167,7 +164,7 @@ def test_killed_parallel_rebuild_keeps_serving_and_leaves_no_workers(tmp_path, s
     big = write_jsonl(tmp_path / "big.jsonl", records)
     marker = f"NEWS_SEARCH_TEST_{uuid.uuid4().hex}"
     script = "import sys; from search import NewsIndex; NewsIndex.rebuild([sys.argv[1]], sys.argv[2], workers=2, chunk_chars=50_000)"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **{marker: "1"})
+    env = dict(child_env(), **{marker: "1"})
     proc = subprocess.Popen([sys.executable, "-c", script, str(big), str(ix_dir)], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(ix_dir.glob("build-*/chunks/chunk-*")):

@@ -30,13 +30,11 @@ The figures are printed as text (or ``--json``); the exit status is 1 when anyth
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import statistics
@@ -54,6 +52,7 @@ from urllib.parse import quote, urlsplit
 from search.generations import current_generation, open_generation
 from search.sources import read_sources
 from search.updater import read_articles
+from tests.helpers import child_env, serve
 
 DRILL_FILE = "drill.jsonl"
 
@@ -202,12 +201,6 @@ def _words(sources: list[str], most: int = 40) -> list[str]:
 
 
 # Writers -----------------------------------------------------------------------------------------------
-
-
-def child_env() -> dict:
-    """The environment for a child Python that imports this checkout's ``search`` and ``web``."""
-    root = str(Path(__file__).resolve().parent.parent)
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
 
 
 def _writer_args(kind: str, drill: Drill, wait: float) -> list[str]:
@@ -398,63 +391,6 @@ def _get(host: str, port: int, path: str, timeout: float = 60) -> tuple[int, byt
         return response.status, response.read()
     finally:
         connection.close()
-
-
-@dataclass
-class Server:
-    """A running ``news-search serve``: its address, process and the file its stderr goes to."""
-
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def stderr(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-@contextlib.contextmanager
-def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
-    """Start ``news-search serve --port 0 ARGS`` and yield it once it listens; stop it afterwards.
-
-    The port is the one the server reports ("Listening on http://127.0.0.1:PORT/"), so there is
-    no race for a free port. (The end-to-end tests use it too.)
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "stderr.txt"
-        with open(log, "wb") as err:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "search.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                env=child_env(),
-                cwd=tmp,
-            )
-        try:
-            url = _wait_for_address(process, log, timeout)
-            yield Server(url, process, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-            process.stdout.close()
-
-
-def _wait_for_address(process: subprocess.Popen, log: Path, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline().decode("utf-8", "replace")
-            found = re.search(r"Listening on (http://\S+?)/?$", line.strip())
-            if found:
-                return found.group(1)
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited ({process.returncode}): {log.read_text(errors='replace')}")
-    raise TimeoutError(f"the server did not listen within {timeout:g} s: {log.read_text(errors='replace')}")
 
 
 def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, threads: int = 4) -> LoadFigures:
