@@ -3,7 +3,7 @@
 ::
 
     python -m tools.reliability [--kills 20] [--load-seconds 60] [--clients 8] [--source PATH ...]
-                                 [--work DIR] [--seed N] [--update-bench] [--json]
+                                [--work DIR] [--seed N] [--update-bench] [--json]
 
 **Kill loop.** Each round starts a writer in a child process (``news-search index rebuild`` or
 ``index update --prune``, in turn), towards the other of two versions of a drill file that sits
@@ -29,7 +29,6 @@ The figures are printed as text (or ``--json``); the exit status is 1 when anyth
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -48,6 +47,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
+
+import click
 
 from search.generations import current_generation, open_generation
 from search.sources import read_sources
@@ -91,7 +92,7 @@ class Drill:
 
     def write_version(self, version: int, changed: int = 0) -> None:
         """Write the drill file as ``version``; with ``changed``, that many articles more changed or new."""
-        records = _drill_records(version, self.size, changed)
+        records = drill_records(version, self.size, changed)
         tmp = self.drill_file.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         os.replace(tmp, self.drill_file)
@@ -117,7 +118,7 @@ class Drill:
         return None
 
 
-def _drill_records(version: int, n: int = 300, changed: int = 0) -> list[dict]:
+def drill_records(version: int, n: int = 300, changed: int = 0) -> list[dict]:
     """The drill file: version 1 changes a third of version 0's articles, drops a sixth, adds a sixth;
     ``changed`` changes half that many more articles and adds the other half."""
     records = []
@@ -627,33 +628,56 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.reliability", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", action="append", dest="sources", help="source file or folder (default: seeds/)")
-    parser.add_argument("--kills", type=int, default=20, help="writers to kill (default 20)")
-    parser.add_argument("--load-seconds", type=float, default=60, help="length of the load run (default 60)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the load run (default 8)")
-    parser.add_argument("--work", type=Path, help="work folder (default: a temporary one, removed afterwards)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
-    parser.add_argument(
-        "--update-bench", action="store_true", help="also time an update of 10 articles against a rebuild"
-    )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args(argv)
-    sources = args.sources or ["seeds"]
-    missing = [s for s in sources if not os.path.exists(s)]
-    if missing:
-        parser.error(f"no such source: {', '.join(missing)}")
-    seed = args.seed if args.seed is not None else random.randrange(10**6)
-    work = args.work or Path(tempfile.mkdtemp(prefix="news-search-drill-"))
+@click.command()
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    default=("seeds",),
+    show_default=True,
+    type=click.Path(exists=True),
+    help="A source file or folder to index beside the drill file (repeatable).",
+)
+@click.option(
+    "--kills", default=20, show_default=True, type=click.IntRange(0), help="Writers to kill (0: no kill loop)."
+)
+@click.option(
+    "--load-seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Length of the load run (0: no load run).",
+)
+@click.option(
+    "--clients", default=8, show_default=True, type=click.IntRange(1), help="Concurrent clients in the load run."
+)
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Work folder, kept afterwards. Default: a temporary one, removed afterwards.",
+)
+@click.option("--seed", type=int, help="Random seed, to repeat a run. Default: a random one (in the --json figures).")
+@click.option("--update-bench", is_flag=True, help="Also time an update of 10 articles against a rebuild.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def main(sources, kills, load_seconds, clients, work, seed, update_bench, as_json):
+    """Kill writers at random moments, and load a real server while the index changes.
+
+    The kill loop SIGKILLs rebuilds and updates at random moments and checks that the served index
+    is whole (one version or the other) and that the next writer recovers. The load run sends
+    requests, hostile ones too, to news-search serve while writers rebuild and update the index.
+    Prints the figures; the exit status is 1 when anything went wrong.
+    """
+    seed = seed if seed is not None else random.randrange(10**6)
+    folder = work or Path(tempfile.mkdtemp(prefix="news-search-drill-"))
     try:
-        report = run(sources, work, args.kills, args.load_seconds, args.clients, seed, bench=args.update_bench)
+        report = run(list(sources), folder, kills, load_seconds, clients, seed, bench=update_bench)
     finally:
-        if args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report))
-    return 0 if report["ok"] else 1
+        if work is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_report(report))
+    if not report["ok"]:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
