@@ -4,9 +4,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from .helpers import FIXTURES, ROOT, child_env
 
 
+@pytest.mark.slow
 def test_benchmark_runs_and_writes_json(tmp_path):
     evals = tmp_path / "eval"
     evals.mkdir()

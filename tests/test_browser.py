@@ -29,12 +29,15 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = os.environ.get("NEWS_SEARCH_SCREENSHOTS")
 
-# Skipped on a developer's machine without chromium; never in CI (.ci/run installs it), where a
-# missing browser must fail rather than pass silently.
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-    reason=f"no chromium at {CHROMIUM}: apt-get install chromium fonts-wqy-zenhei (CI installs it)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    # Skipped on a developer's machine without chromium; never in CI (.ci/run installs it), where a
+    # missing browser must fail rather than pass silently.
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason=f"no chromium at {CHROMIUM}: apt-get install chromium fonts-wqy-zenhei (CI installs it)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

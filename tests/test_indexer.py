@@ -91,6 +91,7 @@ def test_second_writer_waits_then_fails_clearly(tmp_path, small_sources):
     assert NewsIndex.rebuild([first], ix_dir).indexed == 5
 
 
+@pytest.mark.slow
 def test_killed_rebuild_leaves_the_previous_index_serving(tmp_path, small_sources):
     first, _ = small_sources
     ix_dir = tmp_path / "ix"

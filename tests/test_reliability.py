@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from search import NewsIndex
@@ -15,6 +16,7 @@ from web import create_app
 from .audit import page_problems
 
 
+@pytest.mark.slow
 def test_drill_kills_writers_and_loads_the_real_server_without_an_error(tmp_path):
     """Writers killed at random moments leave a whole index and recover; a server under load while
     the index is rebuilt and updated answers every request as it should and serves the last one."""

@@ -122,6 +122,7 @@ def test_same_index_as_whoosh_writer(
 QUERIES = ["重庆", "重庆 轨道交通", '"一区两群"', "三峡", "疫情 防控 措施", "涪陵 贷款", "source:华龙网"]
 
 
+@pytest.mark.slow
 def test_parallel_rebuild_serves_the_same_results(tmp_path, sources_dir):
     NewsIndex.rebuild([sources_dir], tmp_path / "one", workers=1)
     summary = NewsIndex.rebuild([sources_dir], tmp_path / "two", workers=2, chunk_chars=30_000)
@@ -148,6 +149,7 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
 def test_killed_parallel_rebuild_keeps_serving_and_leaves_no_workers(tmp_path, sources_dir):
     ix_dir = tmp_path / "ix"
