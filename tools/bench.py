@@ -357,7 +357,7 @@ def _load() -> list[float]:
 
 
 def _run_step(name: str, args) -> dict:
-    """Run one step in a fresh Python process (its own memory figures, today's code)."""
+    """Run one step in a fresh Python process, so that its memory figures are its own."""
     command = [sys.executable, "-m", "tools.bench", "--step", name, "--n", str(args.n), "--work", str(args.work)]
     command += ["--corpus", str(args.corpus), "--eval", str(args.eval), "--passes", str(args.passes)]
     # The step imports this checkout's packages, whatever is installed.
