@@ -39,7 +39,8 @@ from types import SimpleNamespace
 
 import click
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import child_env
+
 DEFAULT_N = 20_000
 
 #: Short keyword queries added to the dev set's, to cover common and rare words.
@@ -360,10 +361,8 @@ def _run_step(name: str, args) -> dict:
     """Run one step in a fresh Python process, so that its memory figures are its own."""
     command = [sys.executable, "-m", "tools.bench", "--step", name, "--n", str(args.n), "--work", str(args.work)]
     command += ["--corpus", str(args.corpus), "--eval", str(args.eval), "--passes", str(args.passes)]
-    # The step imports this checkout's packages, whatever is installed.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     load_before = _load()
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=child_env()).stdout
     result = json.loads(output.strip().splitlines()[-1])
     result["load_before"], result["load_after"] = load_before, _load()
     return result
