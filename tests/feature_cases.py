@@ -1,9 +1,70 @@
-"""Crafted articles for regions, syndicated copies and traditional characters (issue 8).
+"""Crafted articles that join the session index beside the fixture files (see conftest.py).
 
-They join the session index (see conftest.py); each id says what it is for.
+Each id says what the article is for: ``SEARCH_CASES`` for matching, escaping and duplicates,
+``FEATURE_CASES`` for regions, syndicated copies and traditional characters.
 """
 
 from __future__ import annotations
+
+#: Articles made for one behaviour of the search each.
+SEARCH_CASES = [
+    {
+        "id": "case-all-words",
+        "title": "轨道交通建设提速",
+        "body": "重庆轨道交通十号线二期开通运营，重庆市民出行更方便。",
+        "date": "2023-08-01T10:00:00",
+        "source": "重庆晨报",
+        "url": "https://example.com/a",
+    },
+    {
+        "id": "case-one-word",
+        "title": "",
+        "body": "重庆重庆重庆，重庆是一座山城。重庆的火锅很有名。重庆夜景也美。",
+        "date": "2023-08-02T10:00:00",
+        "source": "重庆晨报",
+        "url": "",
+    },
+    {
+        "id": "case-yu-far",
+        "title": "川渝合作",
+        "body": "川渝两地携手发展，渝中区的企业家来到东北考察冰雪旅游产业。",
+        "date": "2019-01-05",
+        "source": "华龙网",
+        "url": "",
+    },
+    {
+        "id": "case-xss",
+        "title": "<script>alert(1)</script>山城快讯",
+        "body": '<b>加粗</b> 山城快讯 & 更多 "引号" 内容。',
+        "date": "2021-05-01",
+        "source": "测试网",
+        "url": "javascript:alert(1)",
+    },
+    {
+        "id": "case-bank",
+        "title": "",
+        "body": "中国农业发展银行重庆市分行向涪陵区发放贷款三亿元。",
+        "date": "2022-03-03",
+        "source": "华龙网",
+        "url": "",
+    },
+    {
+        "id": "case-fullwidth",
+        "title": "ＡＩ大会开幕",
+        "body": "第二届ＡＩ大会在重庆召开，ＣＰＵ和ＧＰＵ厂商参展。",
+        "date": "2021-09-09",
+        "source": "华龙网",
+        "url": "",
+    },
+    {
+        "id": "case-duplicate",
+        "title": "轨道交通建设提速",
+        "body": "重庆轨道交通十号线二期开通运营，重庆市民出行更方便。",
+        "date": "2023-08-01T10:00:00",
+        "source": "另一家报纸",
+        "url": "",
+    },
+]
 
 # One story as three outlets ran it: the wire text, a reprint with a 原标题 line and an editor, and a
 # portal copy with its boilerplate and one sentence cut.
@@ -17,7 +78,8 @@ STORY = (
 REPRINT = "原标题：缙云山黛湖观鸟节开幕 四十余种鸟类亮相\n" + STORY + "\n（责任编辑：李明）"
 PORTAL = STORY.replace("，并设立青少年自然教育课堂", "") + "\n返回搜狐，查看更多\n责任编辑："
 
-CASES = [
+#: Articles for regions, syndicated copies and traditional characters.
+FEATURE_CASES = [
     {
         "id": "copy-wire",
         "title": "缙云山黛湖观鸟节开幕",

@@ -3,21 +3,22 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
+import pytest
+
+from .helpers import FIXTURES, ROOT, child_env
 
 
+@pytest.mark.slow
 def test_benchmark_runs_and_writes_json(tmp_path):
     evals = tmp_path / "eval"
     evals.mkdir()
     (evals / "keyword-queries-dev.tsv").write_text("k1\t重庆 轨道交通\nk2\t疫情\n", encoding="utf-8")
     (evals / "queries-dev.tsv").write_text("q1\t重庆的粮食库存可以满足多久的消费？\n", encoding="utf-8")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "search.bench", "--n", "25", "--repeats", "1", "--passes", "1"]
+    command = [sys.executable, "-m", "tools.bench", "--n", "25", "--repeats", "1", "--passes", "1"]
     command += ["--corpus", str(FIXTURES / "chongqing-200.jsonl"), "--eval", str(evals), "--out", str(out)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600, check=True)
     assert "ours / floor" in done.stdout
     report = json.loads((out / "bench-25.json").read_text(encoding="utf-8"))
     assert report["input"]["articles"] == 25

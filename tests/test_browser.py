@@ -16,8 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from .conftest import SEED_TITLE, ids
-from .server import serve
+from .helpers import SEED_TITLE, ids, serve
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,12 +29,15 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = os.environ.get("NEWS_SEARCH_SCREENSHOTS")
 
-# Skipped on a developer's machine without chromium; never in CI (.ci/run installs it), where a
-# missing browser must fail rather than pass silently.
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-    reason=f"no chromium at {CHROMIUM}: apt-get install chromium fonts-wqy-zenhei (CI installs it)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    # Skipped on a developer's machine without chromium; never in CI (.ci/run installs it), where a
+    # missing browser must fail rather than pass silently.
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason=f"no chromium at {CHROMIUM}: apt-get install chromium fonts-wqy-zenhei (CI installs it)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 from search.cli import cli
 
-from .conftest import SEED_TITLE
+from .helpers import SEED_TITLE
 
 
 def run(*args):

@@ -10,8 +10,8 @@ from search import copies
 from search.cli import cli
 from web import create_app
 
-from .conftest import ids
 from .feature_cases import PORTAL, REPRINT, STORY
+from .helpers import ids
 
 COPIES = {"copy-wire", "copy-reprint", "copy-portal"}
 

@@ -8,7 +8,7 @@ from search import SearchError
 from search.cli import cli
 from search.evaluate import read_qrels, read_queries, score
 
-from .conftest import ids
+from .helpers import ids
 
 
 def test_graded_gains_and_binary_relevance():

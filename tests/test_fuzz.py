@@ -27,7 +27,7 @@ from search.sources import read_sources
 from web import create_app
 
 from .audit import fragment_problems, page_problems
-from .conftest import FIXTURES, write_jsonl
+from .helpers import FIXTURES, write_jsonl
 
 EXAMPLES = int(os.environ.get("NEWS_SEARCH_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(

@@ -17,7 +17,7 @@ from search import NewsIndex
 from web import create_app
 
 from .audit import fragment_problems, page_problems
-from .conftest import write_jsonl
+from .helpers import write_jsonl
 
 PAYLOADS = [
     "<script>alert(1)</script>",

@@ -1,19 +1,15 @@
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from search import IndexLocked, IndexNotFound, NewsIndex, SourceError
 from search.generations import current_generation, open_generation, write_lock
 
-from .conftest import write_jsonl
-
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import child_env, write_jsonl
 
 
 def articles(prefix, n, word):
@@ -95,6 +91,7 @@ def test_second_writer_waits_then_fails_clearly(tmp_path, small_sources):
     assert NewsIndex.rebuild([first], ix_dir).indexed == 5
 
 
+@pytest.mark.slow
 def test_killed_rebuild_leaves_the_previous_index_serving(tmp_path, small_sources):
     first, _ = small_sources
     ix_dir = tmp_path / "ix"
@@ -102,8 +99,7 @@ def test_killed_rebuild_leaves_the_previous_index_serving(tmp_path, small_source
     served = current_generation(ix_dir)
     big = write_jsonl(tmp_path / "big.jsonl", articles("c", 3000, "黔江"))
     script = "import sys; from search import NewsIndex; NewsIndex.rebuild([sys.argv[1]], sys.argv[2])"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", script, str(big), str(ix_dir)], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(big), str(ix_dir)], env=child_env())
     deadline = time.monotonic() + 30
     while not list(ix_dir.glob("build-*")) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -9,7 +9,7 @@ from search import regions
 from search.cli import cli
 from web import create_app
 
-from .conftest import ids
+from .helpers import ids
 
 
 @pytest.fixture(scope="module")

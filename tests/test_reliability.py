@@ -1,20 +1,22 @@
-"""The reliability drill in small (the long one is ``python -m search.reliability``), and searches cut
+"""The reliability drill in small (the long one is ``python -m tools.reliability``), and searches cut
 off by the time limit."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from search import NewsIndex
 from search.cli import cli
-from search.reliability import _drill_records, format_report, run
+from tools.reliability import drill_records, format_report, run
 from web import create_app
 
 from .audit import page_problems
 
 
+@pytest.mark.slow
 def test_drill_kills_writers_and_loads_the_real_server_without_an_error(tmp_path):
     """Writers killed at random moments leave a whole index and recover; a server under load while
     the index is rebuilt and updated answers every request as it should and serves the last one."""
@@ -31,8 +33,8 @@ def test_drill_kills_writers_and_loads_the_real_server_without_an_error(tmp_path
 def test_update_bench_drill_file_changes_and_adds_articles():
     """The update benchmark's ``changed`` articles really differ: half edited, half new."""
     for version in (0, 1):
-        plain = {r["id"]: r["body"] for r in _drill_records(version, 60)}
-        tweaked = {r["id"]: r["body"] for r in _drill_records(version, 60, 10)}
+        plain = {r["id"]: r["body"] for r in drill_records(version, 60)}
+        tweaked = {r["id"]: r["body"] for r in drill_records(version, 60, 10)}
         assert len(tweaked) - len(plain) == 5, "five articles added"
         assert sum(1 for i, body in plain.items() if tweaked[i] != body) == 5, "five articles changed"
 

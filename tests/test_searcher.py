@@ -4,7 +4,7 @@ import pytest
 
 from search import NewsIndex, QueryError
 
-from .conftest import HIT_FIELDS, SEED_TITLE, ids
+from .helpers import HIT_FIELDS, SEED_TITLE, ids, write_jsonl
 
 
 def test_quoted_phrase_finds_the_seed_page_with_the_phrase_marked(news):
@@ -186,8 +186,6 @@ def test_search_without_snippets_ranks_the_same(news):
 
 
 def test_cache_follows_a_rebuild(tmp_path):
-    from .conftest import write_jsonl
-
     source = write_jsonl(tmp_path / "a.jsonl", [{"id": "a1", "title": "万州", "body": "万州新闻"}])
     NewsIndex.rebuild([source], tmp_path / "ix", workers=1)
     news = NewsIndex.open(tmp_path / "ix")

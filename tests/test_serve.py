@@ -5,8 +5,9 @@ import subprocess
 import sys
 from urllib.request import urlopen
 
-from .conftest import write_jsonl
-from .server import child_env, serve
+import pytest
+
+from .helpers import child_env, serve, write_jsonl
 
 
 def get_json(url: str) -> dict:
@@ -14,6 +15,7 @@ def get_json(url: str) -> dict:
         return json.loads(response.read().decode("utf-8"))
 
 
+@pytest.mark.slow
 def test_serve_builds_a_missing_index_then_serves_it(tmp_path):
     records = [
         {
@@ -55,6 +57,7 @@ def test_serve_fails_in_one_line_when_nothing_can_be_indexed(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("Error: ") and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_running_server_serves_a_rebuilt_index_under_load(tmp_path):
     """Requests in flight on several threads while the index is rebuilt: none fails, and the new
     index is served without a restart."""

@@ -7,7 +7,7 @@ import pytest
 from search.errors import SourceError
 from search.sources import date_from_url, headline, parse_date, read_sources
 
-from .conftest import SEED_PAGE, SEED_TITLE
+from .helpers import SEED_PAGE, SEED_TITLE
 
 
 def read(paths):

@@ -6,7 +6,7 @@ import os
 
 from search.sources import read_sources
 
-from .conftest import FIXTURES, SEED_PAGE
+from .helpers import FIXTURES, SEED_PAGE
 
 SOGOU = FIXTURES / "xml" / "news_sohusite_xml.sample.dat"
 

@@ -7,7 +7,7 @@ import pytest
 
 from search.sources import field_map, parse_field_options, read_sources
 
-from .conftest import FIXTURES
+from .helpers import FIXTURES
 
 HTML = FIXTURES / "html"
 

@@ -6,7 +6,7 @@ import pytest
 
 from search.sources import read_sources
 
-from .conftest import FIXTURES, SEED_PAGE, SEED_TITLE
+from .helpers import FIXTURES, SEED_PAGE, SEED_TITLE
 
 PAGES = FIXTURES / "pages"
 

@@ -11,7 +11,7 @@ from search import NewsIndex
 from search.cli import cli
 from search.generations import open_generation
 
-from .conftest import FIXTURES, SEED_PAGE, SEED_TITLE
+from .helpers import FIXTURES, SEED_PAGE, SEED_TITLE
 
 PAGES, HTML, XML = FIXTURES / "pages", FIXTURES / "html", FIXTURES / "xml"
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from search.sources import read_sources
 
-from .conftest import FIXTURES
+from .helpers import FIXTURES
 
 XML = FIXTURES / "xml"
 SOGOU = XML / "news_sohusite_xml.sample.dat"

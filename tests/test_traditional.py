@@ -4,7 +4,7 @@ the characters as written."""
 from search.analysis import bigrams, fold, segment
 from search.traditional import has_traditional, to_simplified
 
-from .conftest import ids
+from .helpers import ids
 
 
 def test_fold_maps_traditional_one_for_one():

@@ -18,8 +18,7 @@ from search.cli import cli
 from search.generations import current_generation, open_generation, write_lock
 from search.updater import update
 
-from .conftest import write_jsonl
-from .server import child_env
+from .helpers import child_env, write_jsonl
 
 
 def records(prefix, n, word, start=0):
@@ -228,6 +227,7 @@ UPDATE = "import sys; from search import NewsIndex; NewsIndex.update([sys.argv[1
 REBUILD = "import sys; from search import NewsIndex; NewsIndex.rebuild([sys.argv[1]], sys.argv[2])"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.0, 0.5])
 def test_killed_update_leaves_the_index_intact(tmp_path, src, delay):
     ix = tmp_path / "ix"
@@ -252,6 +252,7 @@ def test_killed_update_leaves_the_index_intact(tmp_path, src, delay):
     assert not list(ix.glob("build-*"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", [REBUILD, UPDATE], ids=["rebuild", "update"])
 def test_second_writer_waits_then_fails_clearly(tmp_path, src, first):
     ix = tmp_path / "ix"

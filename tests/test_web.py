@@ -16,7 +16,7 @@ from search.cli import cli
 from web import create_app
 from web.filters import link_url
 
-from .conftest import HIT_FIELDS, SEED_TITLE, ids, write_jsonl
+from .helpers import HIT_FIELDS, SEED_TITLE, ids, write_jsonl
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,9 +20,7 @@ from search.schema import build_schema
 from search.sources import read_sources
 from search.writer import SegmentBuilder
 
-from .conftest import write_jsonl
-
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import child_env, write_jsonl
 
 
 def _contents(ix) -> dict:
@@ -125,6 +122,7 @@ def test_same_index_as_whoosh_writer(
 QUERIES = ["重庆", "重庆 轨道交通", '"一区两群"', "三峡", "疫情 防控 措施", "涪陵 贷款", "source:华龙网"]
 
 
+@pytest.mark.slow
 def test_parallel_rebuild_serves_the_same_results(tmp_path, sources_dir):
     NewsIndex.rebuild([sources_dir], tmp_path / "one", workers=1)
     summary = NewsIndex.rebuild([sources_dir], tmp_path / "two", workers=2, chunk_chars=30_000)
@@ -151,6 +149,7 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
 def test_killed_parallel_rebuild_keeps_serving_and_leaves_no_workers(tmp_path, sources_dir):
     ix_dir = tmp_path / "ix"
@@ -167,7 +166,7 @@ def test_killed_parallel_rebuild_keeps_serving_and_leaves_no_workers(tmp_path, s
     big = write_jsonl(tmp_path / "big.jsonl", records)
     marker = f"NEWS_SEARCH_TEST_{uuid.uuid4().hex}"
     script = "import sys; from search import NewsIndex; NewsIndex.rebuild([sys.argv[1]], sys.argv[2], workers=2, chunk_chars=50_000)"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **{marker: "1"})
+    env = dict(child_env(), **{marker: "1"})
     proc = subprocess.Popen([sys.executable, "-c", script, str(big), str(ix_dir)], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(ix_dir.glob("build-*/chunks/chunk-*")):

@@ -2,8 +2,8 @@
 
 ::
 
-    python -m search.reliability [--kills 20] [--load-seconds 60] [--clients 8] [--source PATH ...]
-                                 [--work DIR] [--seed N] [--update-bench] [--json]
+    python -m tools.reliability [--kills 20] [--load-seconds 60] [--clients 8] [--source PATH ...]
+                                [--work DIR] [--seed N] [--update-bench] [--json]
 
 **Kill loop.** Each round starts a writer in a child process (``news-search index rebuild`` or
 ``index update --prune``, in turn), towards the other of two versions of a drill file that sits
@@ -29,14 +29,11 @@ The figures are printed as text (or ``--json``); the exit status is 1 when anyth
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import http.client
 import json
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import statistics
@@ -51,9 +48,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from .generations import current_generation, open_generation
-from .sources import read_sources
-from .updater import read_articles
+import click
+
+from search.generations import current_generation, open_generation
+from search.sources import read_sources
+from search.updater import read_articles
+from tests.helpers import child_env, serve
 
 DRILL_FILE = "drill.jsonl"
 
@@ -92,7 +92,7 @@ class Drill:
 
     def write_version(self, version: int, changed: int = 0) -> None:
         """Write the drill file as ``version``; with ``changed``, that many articles more changed or new."""
-        records = _drill_records(version, self.size, changed)
+        records = drill_records(version, self.size, changed)
         tmp = self.drill_file.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         os.replace(tmp, self.drill_file)
@@ -118,7 +118,7 @@ class Drill:
         return None
 
 
-def _drill_records(version: int, n: int = 300, changed: int = 0) -> list[dict]:
+def drill_records(version: int, n: int = 300, changed: int = 0) -> list[dict]:
     """The drill file: version 1 changes a third of version 0's articles, drops a sixth, adds a sixth;
     ``changed`` changes half that many more articles and adds the other half."""
     records = []
@@ -202,12 +202,6 @@ def _words(sources: list[str], most: int = 40) -> list[str]:
 
 
 # Writers -----------------------------------------------------------------------------------------------
-
-
-def child_env() -> dict:
-    """The environment for a child Python that imports this checkout's ``search`` and ``web``."""
-    root = str(Path(__file__).resolve().parent.parent)
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
 
 
 def _writer_args(kind: str, drill: Drill, wait: float) -> list[str]:
@@ -398,63 +392,6 @@ def _get(host: str, port: int, path: str, timeout: float = 60) -> tuple[int, byt
         return response.status, response.read()
     finally:
         connection.close()
-
-
-@dataclass
-class Server:
-    """A running ``news-search serve``: its address, process and the file its stderr goes to."""
-
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def stderr(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-@contextlib.contextmanager
-def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
-    """Start ``news-search serve --port 0 ARGS`` and yield it once it listens; stop it afterwards.
-
-    The port is the one the server reports ("Listening on http://127.0.0.1:PORT/"), so there is
-    no race for a free port. (The end-to-end tests use it too.)
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "stderr.txt"
-        with open(log, "wb") as err:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "search.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                env=child_env(),
-                cwd=tmp,
-            )
-        try:
-            url = _wait_for_address(process, log, timeout)
-            yield Server(url, process, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-            process.stdout.close()
-
-
-def _wait_for_address(process: subprocess.Popen, log: Path, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline().decode("utf-8", "replace")
-            found = re.search(r"Listening on (http://\S+?)/?$", line.strip())
-            if found:
-                return found.group(1)
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited ({process.returncode}): {log.read_text(errors='replace')}")
-    raise TimeoutError(f"the server did not listen within {timeout:g} s: {log.read_text(errors='replace')}")
 
 
 def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, threads: int = 4) -> LoadFigures:
@@ -691,33 +628,56 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.reliability", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", action="append", dest="sources", help="source file or folder (default: seeds/)")
-    parser.add_argument("--kills", type=int, default=20, help="writers to kill (default 20)")
-    parser.add_argument("--load-seconds", type=float, default=60, help="length of the load run (default 60)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the load run (default 8)")
-    parser.add_argument("--work", type=Path, help="work folder (default: a temporary one, removed afterwards)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
-    parser.add_argument(
-        "--update-bench", action="store_true", help="also time an update of 10 articles against a rebuild"
-    )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args(argv)
-    sources = args.sources or ["seeds"]
-    missing = [s for s in sources if not os.path.exists(s)]
-    if missing:
-        parser.error(f"no such source: {', '.join(missing)}")
-    seed = args.seed if args.seed is not None else random.randrange(10**6)
-    work = args.work or Path(tempfile.mkdtemp(prefix="news-search-drill-"))
+@click.command()
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    default=("seeds",),
+    show_default=True,
+    type=click.Path(exists=True),
+    help="A source file or folder to index beside the drill file (repeatable).",
+)
+@click.option(
+    "--kills", default=20, show_default=True, type=click.IntRange(0), help="Writers to kill (0: no kill loop)."
+)
+@click.option(
+    "--load-seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Length of the load run (0: no load run).",
+)
+@click.option(
+    "--clients", default=8, show_default=True, type=click.IntRange(1), help="Concurrent clients in the load run."
+)
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Work folder, kept afterwards. Default: a temporary one, removed afterwards.",
+)
+@click.option("--seed", type=int, help="Random seed, to repeat a run. Default: a random one (in the --json figures).")
+@click.option("--update-bench", is_flag=True, help="Also time an update of 10 articles against a rebuild.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def main(sources, kills, load_seconds, clients, work, seed, update_bench, as_json):
+    """Kill writers at random moments, and load a real server while the index changes.
+
+    The kill loop SIGKILLs rebuilds and updates at random moments and checks that the served index
+    is whole (one version or the other) and that the next writer recovers. The load run sends
+    requests, hostile ones too, to news-search serve while writers rebuild and update the index.
+    Prints the figures; the exit status is 1 when anything went wrong.
+    """
+    seed = seed if seed is not None else random.randrange(10**6)
+    folder = work or Path(tempfile.mkdtemp(prefix="news-search-drill-"))
     try:
-        report = run(sources, work, args.kills, args.load_seconds, args.clients, seed, bench=args.update_bench)
+        report = run(list(sources), folder, kills, load_seconds, clients, seed, bench=update_bench)
     finally:
-        if args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report))
-    return 0 if report["ok"] else 1
+        if work is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_report(report))
+    if not report["ok"]:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

