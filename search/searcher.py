@@ -265,7 +265,11 @@ class NewsIndex:
         start, end = to_datetime(date_from), to_datetime(date_to, end=True)
         if start and end and start > end:
             raise QueryError("the start date is after the end date")
-        budget = budget or Budget(self.time_limit)
+        if budget is None:
+            with Budget(self.time_limit) as own:
+                return self.search(
+                    query, page, per_page, sort, date_from, date_to, source, facets, region, collapse, snippets, own
+                )
         searcher = self._searcher()
         asked = (query, page, per_page, sort, start, end, source or None, region or None, facets, collapse, snippets)
         key = (self._generation, *asked)
@@ -461,7 +465,9 @@ class NewsIndex:
         :param filters: as for :meth:`search` (``date_from``, ``source``, ...): the corrected query
             must find something within them
         """
-        budget = budget or Budget(self.time_limit)
+        if budget is None:
+            with Budget(self.time_limit) as own:
+                return self.did_you_mean(query, own, **filters)
         correction = spelling.corrected(query, self._suggester())
         if correction is None or budget.spent:
             return None
