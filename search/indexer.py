@@ -21,6 +21,7 @@ from .errors import SourceError
 from .generations import LOCK_TIMEOUT, building, clean_stale, publish, write_lock
 from .schema import build_schema
 from .sources import Article, read_sources, source_files
+from .sources.article import normalise_url
 from .writer import SegmentBuilder, chunk_chars_for, default_workers
 
 
@@ -106,6 +107,7 @@ def _known(article: Article) -> dict:
         fields.SOURCE: article.source,
         fields.PUBLISHED: article.published,
         fields.DIGEST: article.digest,
+        copies.EXACT_KEY: copies.exact_key(article.body, article.digest),
     }
 
 
@@ -117,18 +119,25 @@ def prepare(doc: dict) -> bytes | None:
 
 
 class Distinct:
-    """Which articles a rebuild (or an update) indexes: the same body met twice is indexed once,
-    and a second, different article under an id already taken gets an id its text makes stable."""
+    """Which articles a rebuild (or an update) indexes.
+
+    Only a true re-read is a duplicate: the same id with the same content, or the same record met
+    again (the same URL with the same content, e.g. one article in two exports). The same body
+    under another id or URL is another outlet's copy of the story: it is indexed with its own
+    source, URL and date, and grouped with the others (:mod:`search.copies`). A second, different
+    article under an id already taken gets an id its text makes stable."""
 
     def __init__(self):
         self.ids: set[str] = set()
-        self.bodies: set[str] = set()
+        #: :func:`record_keys` of every article admitted.
+        self.seen: set[tuple[str, str, str]] = set()
         #: Articles left out as duplicates so far.
         self.duplicates = 0
 
     def admit(self, article: Article) -> Article | None:
         """The article to index (perhaps under another id), or ``None`` for a duplicate."""
-        if article.digest in self.bodies:
+        keys = record_keys(article)
+        if any(key in self.seen for key in keys):
             self.duplicates += 1
             return None
         if article.id in self.ids:
@@ -138,8 +147,17 @@ class Distinct:
                 self.duplicates += 1
                 return None
         self.ids.add(article.id)
-        self.bodies.add(article.digest)
+        self.seen.update(keys)
+        self.seen.add(("id", article.id, article.digest))
         return article
+
+
+def record_keys(article: Article) -> list[tuple[str, str, str]]:
+    """What makes meeting ``article`` again a re-read: its id with its content, its URL with its content."""
+    keys = [("id", article.id, article.digest)]
+    if article.url:
+        keys.append(("url", normalise_url(article.url), article.digest))
+    return keys
 
 
 # Rebuild --------------------------------------------------------------------------------------------
@@ -275,6 +293,7 @@ def _write(
 __all__ = [
     "Distinct",
     "RebuildSummary",
+    "record_keys",
     "Skipped",
     "document",
     "rebuild",

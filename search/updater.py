@@ -1,7 +1,7 @@
 """Updating an index in place of a rebuild: add new articles, replace changed ones, prune gone ones.
 
 An update reads the sources the way a rebuild does (same readers, same ids, same handling of
-duplicate bodies and clashing ids), compares what it read with what the served generation holds,
+re-read records and clashing ids), compares what it read with what the served generation holds,
 and writes only the difference. It never touches the served generation: it links the served
 generation's files into ``build-<stamp>/`` (Whoosh never rewrites a file it has written; a commit
 adds segment files and a new table of contents, and deletions live in that table of contents), opens
@@ -45,9 +45,10 @@ from . import schema as fields
 from . import sidecars
 from .errors import IndexNotFound, SourceError
 from .generations import LOCK_TIMEOUT, building, clean_stale, current_generation, publish, read_meta, write_lock
-from .indexer import Distinct, ProgressFn, Skipped, document, rebuild
+from .indexer import Distinct, ProgressFn, Skipped, document, rebuild, record_keys
 from .schema import build_schema
 from .sources import Article, read_sources, source_files
+from .sources.article import normalise_url
 from .writer import INDEX_NAME
 
 #: Stored fields compared, besides ``digest`` and ``path``, to tell whether an article changed.
@@ -262,6 +263,7 @@ class _Indexed:
     digest: str
     path: str
     fingerprint: str
+    url: str = ""
 
 
 def _fingerprint(digest: str, published, values) -> str:
@@ -284,6 +286,7 @@ def _indexed(served: Path) -> dict[str, _Indexed]:
                         stored.get(fields.PUBLISHED),
                         [stored.get(name, "") for name in _COMPARED],
                     ),
+                    normalise_url(stored.get(fields.URL, "")) if stored.get(fields.URL) else "",
                 )
                 for _, stored in reader.iter_docs()
             }
@@ -312,14 +315,16 @@ def _plan(served: Path, read: SourcesRead, sources: list[str], prune: bool) -> _
         else:
             plan.replaced.append(article)
             gone.add(article.id)
-    # A new id whose body is already indexed under another id is a duplicate, as in a rebuild.
-    bodies = {known.digest for article_id, known in indexed.items() if article_id not in gone}
-    bodies.update(article.digest for article in plan.replaced)
+    # A new id holding a record already indexed under another id (its URL with the same content)
+    # is a re-read, as in a rebuild; the same body at another URL is a copy, and is added.
+    records = {("url", known.url, known.digest) for article_id, known in indexed.items() if article_id not in gone}
+    records.update(key for article in plan.replaced for key in record_keys(article))
     for article in fresh:
-        if article.digest in bodies:
+        keys = record_keys(article)
+        if any(key in records for key in keys[1:]):
             plan.duplicates += 1
             continue
-        bodies.add(article.digest)
+        records.update(keys)
         plan.added.append(article)
     plan.documents = len(indexed) - len(plan.removed) + len(plan.added)
     return plan

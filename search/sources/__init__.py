@@ -10,8 +10,8 @@ Formats (the content decides where it is clear, else the file name):
   (``.jsonl``, ``.ndjson``), with field names mapped (:mod:`.jsonfiles`, :mod:`.records`);
 - HTML pages (``.html``, ``.htm``, ``.shtml``) through trafilatura (:mod:`.html`);
 
-each possibly compressed (``.gz``, ``.bz2``, ``.xz``), in UTF-8 (with or without BOM),
-GB18030/GBK/GB2312 or Big5 (:mod:`.encoding`). Text is kept as written (traditional characters
+each possibly compressed (``.gz``, ``.bz2``, ``.xz``), in UTF-8 (with or without BOM), UTF-16
+(with or without BOM), GB18030/GBK/GB2312 or Big5 (:mod:`.encoding`). Text is kept as written (traditional characters
 stay traditional).
 
 A file, a JSON line or a record that cannot be read is reported as a
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import re
@@ -34,7 +35,7 @@ from typing import BinaryIO
 from ..errors import SourceError
 from .article import Article, headline, normalise_text, text_digest, with_identity
 from .dates import date_from_url, parse_date
-from .encoding import declared_encoding, decode, looks_binary
+from .encoding import declared_encoding, decode, looks_binary, wide_encoding
 from .records import DEFAULT_FIELDS, field_map, parse_field_options
 
 __all__ = [
@@ -91,11 +92,6 @@ def _split_name(path: str) -> tuple[str, Callable[..., BinaryIO]]:
 
 def _sniff(head: bytes) -> str | None:
     """The kind of file the first bytes show, when they show it clearly."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            head = head.decode("utf-16", errors="ignore").encode("utf-8")
-        except UnicodeError:
-            return None
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512]
     if start.startswith(b"<"):
         if _SNIFF_DOC.search(head) and not _SNIFF_HTML.match(start):
@@ -133,6 +129,16 @@ def read_file(path: str, on_error: ErrorHandler, *, fields: Mapping | None = Non
         head = handle.read(HEAD)
     if not head.strip(b" \t\r\n\x00"):
         raise SourceError(path, "empty file")
+    if wide_encoding(head):
+        # UTF-16 (or UTF-32) text, rare in practice: read it whole as UTF-8, which every reader
+        # (line by line, chunk by chunk) expects.
+        with opener(path, "rb") as handle:
+            utf8 = decode(handle.read(), path).encode("utf-8")
+        head = utf8[:HEAD]
+
+        def opener(_path, _mode, _data=utf8):
+            return io.BytesIO(_data)
+
     if looks_binary(head):
         raise SourceError(path, "binary file, not text")
     kind = file_kind(name, head)
