@@ -20,7 +20,7 @@ from . import schema as fields
 from .errors import SourceError
 from .generations import LOCK_TIMEOUT, building, clean_stale, publish, write_lock
 from .schema import build_schema
-from .sources import Article, read_sources, source_files
+from .sources import Article, Reading, read_sources, source_files
 from .sources.article import normalise_url
 from .writer import SegmentBuilder, chunk_chars_for, default_workers
 
@@ -175,6 +175,7 @@ def rebuild(
     fields: Mapping[str, str | Iterable[str]] | None = None,
     workers: int | None = None,
     chunk_chars: int | None = None,
+    follow_links: bool = False,
 ) -> RebuildSummary:
     """Index every article under ``sources`` into a new generation of ``index_dir`` and serve it.
 
@@ -185,7 +186,9 @@ def rebuild(
         process); the index is the same whatever the number
     :param chunk_chars: characters of text per chunk of work (default: from the sources' size)
     :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
+    :param follow_links: complete a feed entry that has only a summary from its article page
     :raises SourceError: in strict mode, or when nothing at all could be indexed
+    :raises SourceUnavailable: when a database source cannot be read at all (the index is kept)
     :raises IndexLocked: when another writer holds the index
     """
     started = time.perf_counter()
@@ -199,6 +202,7 @@ def rebuild(
         skipped.append(Skipped(error.path, error.reason, error.line))
 
     files = list(source_files(sources))
+    reading = Reading(follow_links=follow_links)
     if chunk_chars is None:
         chunk_chars = chunk_chars_for(sum(_size(path) for path in files))
     with write_lock(root, lock_timeout):
@@ -215,6 +219,7 @@ def rebuild(
                 default_workers() if workers is None else workers,
                 chunk_chars,
                 fields,
+                reading,
             )
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
@@ -225,6 +230,8 @@ def rebuild(
                 "documents": indexed,
                 "duplicates": duplicates,
                 "sources": sources,
+                # What the next update needs of databases (high-water marks) and feeds (ETag).
+                "source_state": reading.saved_state(),
                 "seconds": round(time.perf_counter() - started, 3),
                 **extras,
             }
@@ -258,6 +265,7 @@ def _write(
     workers: int,
     chunk_chars: int,
     fields: Mapping[str, str | Iterable[str]] | None = None,
+    reading: Reading | None = None,
 ) -> tuple[int, int]:
     distinct = Distinct()
     indexed = 0
@@ -277,7 +285,7 @@ def _write(
         count_fields=_SUGGESTED,
     ) as builder:
         for done, path in enumerate(files, 1):
-            for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields))):
+            for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields, reading=reading))):
                 builder.add(document(article, tag_regions=False))
                 built.stored.append(_known(article))
                 indexed += 1
