@@ -18,7 +18,12 @@ With ``prune``, an article whose source is gone is removed. "Gone" means, within
 to this update:
 
 - its file does not exist (it was under a source folder that does exist), or
-- its file was read in full, without any problem, and does not hold it.
+- its file was read in full, without any problem, and does not hold it, or
+- it came from a database table that no longer holds its id (every id is listed on a prune).
+
+A feed's entries are never pruned: a feed lists only its latest entries. A database table with a
+``modified`` column is read only from the last update's high-water mark on (its rows not read are
+unchanged, not gone); a feed URL is asked conditionally (see :mod:`search.sources.state`).
 
 A file that could not be read, or that had an unreadable record, keeps all of its indexed articles
 (its readable records are still added or replaced): a broken or half-written file loses nothing. A

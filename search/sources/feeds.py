@@ -18,6 +18,7 @@ update never prunes an entry that has left it.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -41,6 +42,7 @@ BACKOFF = 0.5
 MAX_WAIT = 10.0
 USER_AGENT = "news-search/0.1 (feed reader; +https://github.com/news-search)"
 _RETRIED = {429, 500, 502, 503, 504}
+_SECTION = re.compile(r"\s+[-|_–—]\s+")
 _FIELDS = {name: (name,) for name in ("id", "title", "body", "date", "source", "url", "byline")}
 
 
@@ -169,7 +171,8 @@ def _entries(
     if not kind and not parsed.entries:
         raise SourceError(where, "broken feed: not RSS or Atom")
     channel = parsed.get("feed", {})
-    feed_title = str(channel.get("title", "")).strip()
+    # "重庆日报 - 要闻": the outlet, without the channel's section.
+    feed_title = _SECTION.split(str(channel.get("title", "")).strip(), maxsplit=1)[0]
     for number, entry in enumerate(parsed.entries, 1):
         try:
             article = _article(where, entry, feed_title)
