@@ -29,7 +29,7 @@ from whoosh import sorting
 
 from . import copies as syndication
 from . import facets as facet_counts
-from . import highlight, regions, related, spelling
+from . import highlight, regions, related, scoring, spelling
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
 from .generations import DEFAULT_INDEX, current_generation, open_generation, read_meta
@@ -187,6 +187,18 @@ class NewsIndex:
             kept["overview"] = overview
         return overview
 
+    def warm_up(self) -> None:
+        """Load now what the first search of the served generation would otherwise load inside its
+        time limit: the segmenter, the ranking's field lengths and the copies."""
+        ix = self._whoosh()
+        if self._sidecars.get("warm"):
+            return
+        parse("重庆")  # the segmenter and its dictionaries, once per process
+        with ix.reader() as reader:
+            scoring.warm(reader)
+        self.copies()
+        self._sidecars["warm"] = True
+
     def _searcher(self):
         """This thread's searcher of the served generation (reopened after a rebuild)."""
         ix = self._whoosh()
@@ -265,6 +277,7 @@ class NewsIndex:
         start, end = to_datetime(date_from), to_datetime(date_to, end=True)
         if start and end and start > end:
             raise QueryError("the start date is after the end date")
+        self.warm_up()  # one-time loading is not spent from the first search's time limit
         if budget is None:
             with Budget(self.time_limit) as own:
                 return self.search(
