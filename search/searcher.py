@@ -37,7 +37,7 @@ from .indexer import RebuildSummary, rebuild
 from .query import ParsedQuery, clean, parse
 from .results import Hit, SearchPage, StoredArticle
 from .sources import headline
-from .suggest import Suggester
+from .suggest import Suggester, dictionary_words
 from .timelimit import TIME_LIMIT, Budget
 from .timelimit import run as run_limited
 from .updater import UpdateSummary, update
@@ -349,14 +349,35 @@ class NewsIndex:
                 matcher.next()
             return counted
 
-        return pinyin.read(query, self._pinyin(), latin_articles, together)
+        def glue(pair: str) -> int:
+            return searcher.doc_frequency(fields.GRAMS, pair)
+
+        return pinyin.read(query, self._pinyin(), latin_articles, together, glue)
 
     def _pinyin(self) -> pinyin.Table:
+        """The served generation's pinyin table. A generation written without ``pinyin.tsv`` gets
+        it computed in a thread (pypinyin over the whole vocabulary takes long); until then the
+        table is empty and nothing is read as pinyin."""
         words = self._suggester().words
-        return self._sidecar(
-            "pinyin",
-            lambda generation, _: pinyin.Table.load(generation, lambda: zip(words.texts, words.weights, strict=True)),
-        )
+        kept = self._sidecars  # replaced when a new generation is opened
+        table = kept.get("pinyin")
+        if table is not None:
+            return table
+        with self._lock:
+            table = kept.get("pinyin")
+            if table is None:
+                generation = self._generation
+                if (generation / pinyin.SIDECAR).exists():
+                    table = kept["pinyin"] = pinyin.Table.load(generation, list)
+                else:
+                    table = kept["pinyin"] = pinyin.Table(())
+                    weighted = list(zip(words.texts, words.weights, strict=True))
+
+                    def compute() -> None:
+                        kept["pinyin"] = pinyin.Table.load(generation, lambda: weighted, dictionary_words)
+
+                    threading.Thread(target=compute, name="pinyin-table", daemon=True).start()
+        return table
 
     def _search(self, asked: tuple, budget: Budget, searcher) -> SearchPage:
         """One page of results, found within ``budget`` (``asked``: :meth:`search`'s arguments)."""

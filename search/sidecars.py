@@ -51,8 +51,10 @@ def write(generation: Path, built: Built | None = None, previous: Path | None = 
             found = copies.write(generation, articles, documents, fields, body_of, by_docnum.__getitem__)
             clusters = copies.Copies.load(generation, documents)
             weighted = ((stored[fields.TITLE], 1 + len(clusters.others(docnum))) for docnum, stored in articles)
-            words = suggest.write(generation, reader, weighted, fields, counted)
-            words["pinyin"] = pinyin.write(generation, suggest.word_weights(generation))
+            singles: dict[str, int] = {}
+            words = suggest.write(generation, reader, weighted, fields, counted, singles)
+            vocabulary = suggest.word_weights(generation) + list(singles.items())
+            words["pinyin"] = pinyin.write(generation, vocabulary, suggest.dictionary_words())
     finally:
         ix.close()
     _save_signatures(generation, [stored[fields.DIGEST] for _, stored in articles], signatures)

@@ -31,7 +31,8 @@ SIDECAR = "suggest.tsv"
 #: A word is suggested when this many articles hold it (one is enough for a word of our
 #: dictionaries or of a title).
 MIN_DOCS = 2
-#: Most words kept (the most frequent ones).
+#: Most words kept (the most frequent ones), besides the words of dictionaries and titles held by
+#: fewer than MIN_DOCS articles.
 MAX_WORDS = 200_000
 #: Longest title offered as a suggestion.
 MAX_TITLE = 60
@@ -53,7 +54,12 @@ def _wanted(term: str) -> bool:
 
 
 def write(
-    generation: Path, reader, titles: Iterable[tuple[str, int]], fields, term_counts: dict[bytes, int] | None = None
+    generation: Path,
+    reader,
+    titles: Iterable[tuple[str, int]],
+    fields,
+    term_counts: dict[bytes, int] | None = None,
+    singles: dict[str, int] | None = None,
 ) -> dict:
     """Write ``suggest.tsv`` for a generation.
 
@@ -61,6 +67,8 @@ def write(
     :param titles: ``(title, weight)`` of the articles
     :param term_counts: the documents holding each title and body word (summed over both fields),
         when the rebuild counted them as it wrote the index; else they are read from ``reader``
+    :param singles: filled with the number of articles holding each single Chinese character
+        (never suggested, but the pinyin table spells with them what no word spells)
     """
     counts: dict[str, int] = defaultdict(int)
     if term_counts is None:
@@ -78,10 +86,14 @@ def write(
         text = term.decode("utf-8") if isinstance(term, bytes) else term
         if _wanted(text):
             counts[text] += number
-    known = dictionary_words() | _title_words(reader, fields)
-    words = [(w, n) for w, n in counts.items() if n >= MIN_DOCS or w in known]
+        elif singles is not None and len(text) == 1 and _CJK.match(text):
+            singles[text] = singles.get(text, 0) + number
+    frequent = [(w, n) for w, n in counts.items() if n >= MIN_DOCS]
     # The most frequent first; equal counts in the order of the words (the same file every time).
-    words = sorted(words, key=lambda item: (-item[1], item[0]))[:MAX_WORDS]
+    frequent = sorted(frequent, key=lambda item: (-item[1], item[0]))[:MAX_WORDS]
+    # Words we know to be words are kept from one article on, beyond the cap on frequent words.
+    known = dictionary_words() | _title_words(reader, fields)
+    words = frequent + sorted((w, n) for w, n in counts.items() if n < MIN_DOCS and w in known)
     best_titles: dict[str, tuple[str, int]] = {}
     for title, weight in titles:
         title = " ".join((title or "").split())

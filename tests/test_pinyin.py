@@ -1,6 +1,7 @@
 """Pinyin queries: Latin letters read as the index's Chinese words, and what stays as typed."""
 
 import json
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -134,3 +135,36 @@ def test_web_page_and_api(index_dir):
     assert client.get("/api/search", query_string={"q": "沙坪坝"}).json["searched_as"] is None
     bad = client.get("/api/search", query_string={"q": "shapingba", "as_typed": "maybe"})
     assert bad.status_code == 400 and "as_typed" in bad.json["error"]
+
+
+def test_a_generation_without_the_table_gets_it_computed_aside(tmp_path):
+    from search import NewsIndex
+
+    from .feature_cases import SEARCH_CASES
+    from .helpers import write_jsonl
+
+    write_jsonl(tmp_path / "cases.jsonl", SEARCH_CASES)
+    NewsIndex.rebuild([tmp_path / "cases.jsonl"], tmp_path / "index")
+    (current_generation(tmp_path / "index") / pinyin.SIDECAR).unlink()  # as an older version wrote it
+    news = NewsIndex.open(tmp_path / "index")
+    assert news.search("重庆").total  # a Chinese query never waits for the table
+    deadline = time.monotonic() + 120
+    while news.search("chongqing", as_typed=False).searched_as is None:
+        assert time.monotonic() < deadline, "the table was never computed"
+        news.clear_cache()
+        time.sleep(0.2)
+    assert news.search("chongqing").searched_as == "重庆"
+
+
+def test_names_of_our_dictionaries_come_first_and_context_picks_characters():
+    words = [("成都", 50), ("程度", 300), ("进", 500), ("近", 800), ("博", 100), ("会", 2000), ("外卖", 90)]
+    words += [("骑手", 20), ("旗手", 60)]
+    table = pinyin.Table(pinyin._lines(words, known={"成都"}))
+    assert pinyin.read("chengdu", table, lambda word: 0) == "成都"  # a name before a commoner word
+    # Single characters spell what no word does, chosen by the characters beside them.
+    pairs = {"进博": 400, "博会": 800, "近博": 2}
+    assert pinyin.read("jinbohui", table, lambda word: 0, glue=lambda pair: pairs.get(pair, 0)) == "进博会"
+    # Homophones are chosen by how many articles hold all the words of the reading.
+    together = {("外卖", "骑手"): 15, ("外卖", "旗手"): 1}
+    assert pinyin.read("waimai qishou", table, lambda word: 0) == "外卖 旗手"
+    assert pinyin.read("waimai qishou", table, lambda word: 0, lambda w: together.get(tuple(w), 0)) == "外卖 骑手"
