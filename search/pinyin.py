@@ -11,8 +11,8 @@ and the index's single characters, weighted by how many articles hold them) keye
   names: ``chengdu`` is 成都 before 程度);
 * single characters only where no word spells the letters (大数据, 进博会: not words of jieba's),
   each judged by how often the index has it beside its neighbours (``glue``: 进博, not 近博);
-* of the readings cut like the likeliest one, the one whose words the most articles hold together
-  (``together``: 外卖 骑手, not 外卖 旗手).
+* of the readings cut like the likeliest one, the best by how likely each word is times how many
+  articles hold them all (``together``: 外卖 骑手, not 外卖 旗手).
 
 Spaces, apostrophes (``xi'an``) and tone digits are syllable boundaries: ``fang an`` is 方案.
 
@@ -47,8 +47,9 @@ SIDECAR = "pinyin.tsv"
 #: A Latin word the index holds is read as pinyin only when the reading's rarest word is in this
 #: many times as many articles.
 FAR_MORE = 10
-#: Words whose initials may be typed: the most frequent this many (initials are ambiguous, and a
-#: rare word read from two letters surprises more than it helps).
+#: Words whose initials may be typed: the most frequent this many, and the words of our
+#: dictionaries (initials are ambiguous, and a rare word read from a few letters surprises more
+#: than it helps).
 INITIALS_WORDS = 20_000
 #: Candidates kept for one spelling (``shiyan``: 实验, 试验, 十堰, ...), the most frequent first.
 PER_KEY = 8
@@ -68,7 +69,7 @@ PER_INITIALS = 4
 #: Shortest and longest string of initials read (two letters are too often an abbreviation: PK, QQ).
 INITIALS_LETTERS = (3, 8)
 #: Longest query read as pinyin, in words.
-MAX_WORDS = 8
+MAX_WORDS = 20
 #: Longest run of letters read, per word typed.
 MAX_LETTERS = 60
 
@@ -145,7 +146,7 @@ class Table:
             same = full.setdefault(key, [])
             if len(same) < PER_KEY:
                 same.append((prior, weight, word, spelled))
-            if taken < INITIALS_WORDS:
+            if taken < INITIALS_WORDS or prior > weight:  # the most frequent words, and our dictionaries'
                 taken += 1
                 kept = initials.setdefault(letters, [])
                 if len(kept) < PER_INITIALS:
@@ -356,11 +357,16 @@ def _read_run(run: list[_Typed], table: Table, latin_articles, together, glue) -
     cut = [len(word) for word, _, _ in found]
     whole = [r for r in readings if len(r) > 1 and min(cut) > 1 and [len(word) for word, _, _ in r] == cut]
     if together is not None and whole and found in whole:
-        most, rank = max((together([word for word, _, _ in r]), -rank) for rank, r in enumerate(whole))
-        if most:
-            found = whole[-rank]
-        elif initials:
-            return None  # words never found together: a guess too far
+        # How likely each word is, times how often they go together (so that a common word found
+        # with anything does not beat the name found with the rest: 重庆 轨道交通, not 采取 轨道交通).
+        counts = [together([word for word, _, _ in r]) for r in whole]
+        if not any(counts):
+            return None if initials else _joined(found)  # for initials, a guess too far
+        scored = [
+            (sum(math.log(prior) for _, _, prior in r) + math.log(count + 0.5), -rank)
+            for rank, (r, count) in enumerate(zip(whole, counts, strict=True))
+        ]
+        found = whole[-max(scored)[1]]
     return _joined(found)
 
 
