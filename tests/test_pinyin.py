@@ -131,6 +131,7 @@ def test_web_page_and_api(index_dir):
     assert 'href="/search?q=shapingba&amp;as_typed=1">shapingba</a>' in page
     typed = client.get("/search", query_string={"q": "shapingba", "as_typed": "1"}).get_data(as_text=True)
     assert 'id="searched-as"' not in typed
+    assert '<input type="hidden" name="as_typed" value="1">' in typed  # the date filter keeps it
     assert client.get("/api/search", query_string={"q": "shapingba"}).json["searched_as"] == "沙坪坝"
     assert client.get("/api/search", query_string={"q": "沙坪坝"}).json["searched_as"] is None
     bad = client.get("/api/search", query_string={"q": "shapingba", "as_typed": "maybe"})
