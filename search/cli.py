@@ -230,6 +230,7 @@ def index_update(sources, index_dir, prune, as_json, strict, silent, field_optio
 @click.option("--region", help="Only articles about this region (万州区, or 万州; a province includes its cities).")
 @click.option("--no-collapse", is_flag=True, help="List every copy of a republished story, not one hit per story.")
 @click.option("--timeline", "show_timeline", is_flag=True, help="Also draw matching articles per month (or year).")
+@click.option("--as-typed", is_flag=True, help="Search Latin letters as typed, never read as pinyin.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option(
     "--time-limit",
@@ -252,6 +253,7 @@ def search_command(
     region,
     no_collapse,
     show_timeline,
+    as_typed,
     as_json,
     time_limit,
 ):
@@ -267,6 +269,7 @@ def search_command(
         facets=as_json or show_timeline,
         region=region,
         collapse=not no_collapse,
+        as_typed=as_typed,
     )
     chart = timeline.build(result.facets.get("month", ()), date_from, date_to) if show_timeline else None
     if as_json:
@@ -279,6 +282,8 @@ def search_command(
     click.echo(f"{result.total} results ({result.took_ms:.0f} ms)")
     if result.partial:
         click.echo("The search ran out of time: these are the results found so far.", err=True)
+    if result.searched_as:
+        click.echo(f"Searched as: {result.searched_as} (--as-typed searches {result.query} as typed)")
     if result.did_you_mean:
         click.echo(f"Did you mean: {result.did_you_mean}")
     for rank, hit in enumerate(result.hits, first):

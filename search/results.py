@@ -58,7 +58,10 @@ class SearchPage:
     first for ``month`` (``2020-06``, a timeline). Each facet counts the articles that match the
     query and every filter except its own, so the other values stay selectable. ``total`` counts
     hits as listed (copies of one story collapsed into one unless asked otherwise); facets count
-    articles. ``did_you_mean`` is a query that finds something, offered when this one found nothing.
+    articles. ``did_you_mean`` is a query one typo away, offered when this one found nothing, or
+    found something but the correction finds far more. ``searched_as`` is what was searched when
+    the query was read as pinyin (``chongqing huoguo`` searched as ``重庆 火锅``; ``query`` is then
+    what was typed), else ``None``.
     """
 
     query: str
@@ -74,6 +77,7 @@ class SearchPage:
     partial: bool = False
     #: False when ``total`` is an estimate (a very broad query): show it as "about N".
     total_exact: bool = True
+    searched_as: str | None = None
 
     @property
     def pages(self) -> int:
@@ -90,6 +94,7 @@ class SearchPage:
             "hits": [hit.to_dict() for hit in self.hits],
             "facets": {name: [asdict(value) for value in values] for name, values in self.facets.items()},
             "did_you_mean": self.did_you_mean,
+            "searched_as": self.searched_as,
             "partial": self.partial,
         }
 

@@ -29,15 +29,15 @@ from whoosh import sorting
 
 from . import copies as syndication
 from . import facets as facet_counts
-from . import highlight, regions, related, scoring, spelling
+from . import highlight, pinyin, regions, related, scoring, spelling
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
 from .generations import DEFAULT_INDEX, current_generation, open_generation, read_meta
 from .indexer import RebuildSummary, rebuild
-from .query import ParsedQuery, parse
+from .query import ParsedQuery, clean, parse
 from .results import Hit, SearchPage, StoredArticle
 from .sources import headline
-from .suggest import Suggester
+from .suggest import Suggester, dictionary_words
 from .timelimit import TIME_LIMIT, Budget
 from .timelimit import run as run_limited
 from .updater import UpdateSummary, update
@@ -250,8 +250,14 @@ class NewsIndex:
         collapse: bool = True,
         snippets: bool = True,
         budget: Budget | None = None,
+        as_typed: bool = False,
     ) -> SearchPage:
         """Search the index.
+
+        A query in Latin letters that reads as pinyin (``chongqing huoguo``, ``cqhg``) is searched
+        as the Chinese words it most likely spells (:mod:`search.pinyin`) when they find something:
+        ``searched_as`` then says what was searched. A short query (or one that found nothing) is
+        offered a correction one typo away when that finds far more (``did_you_mean``).
 
         :param query: what the reader typed (words, "phrases", AND/OR/NOT, title:...)
         :param sort: ``relevance`` or ``date`` (newest first)
@@ -266,6 +272,7 @@ class NewsIndex:
             title and ``snippet`` is empty, for callers that only need the ranking)
         :param budget: the time this search may spend, shared with whatever else the caller does
             for the same request (default: :attr:`time_limit` from now)
+        :param as_typed: search the letters as typed, never read as pinyin
         :raises QueryError: for an empty or over-long query, too many phrases, or a bad page, sort
             or date
         """
@@ -281,13 +288,59 @@ class NewsIndex:
         if budget is None:
             with Budget(self.time_limit) as own:
                 return self.search(
-                    query, page, per_page, sort, date_from, date_to, source, facets, region, collapse, snippets, own
+                    query,
+                    page,
+                    per_page,
+                    sort,
+                    date_from,
+                    date_to,
+                    source,
+                    facets,
+                    region,
+                    collapse,
+                    snippets,
+                    own,
+                    as_typed,
                 )
         searcher = self._searcher()
-        asked = (query, page, per_page, sort, start, end, source or None, region or None, facets, collapse, snippets)
+        asked = (page, per_page, sort, start, end, source or None, region or None, facets, collapse, snippets)
+        reading = None if as_typed else self._reading(query, searcher, budget)
+        if reading is not None:
+            result = self._page((reading, *asked), budget, searcher, started)
+            if result.total or result.partial:
+                return replace(result, query=clean(query), searched_as=result.query)
+        # The page with what it offers instead ("did you mean") is kept apart from the bare page,
+        # which the check of a correction may have kept.
+        offered = (self._generation, "offered", query, *asked)
+        kept, _ = self._cached(offered)
+        if kept is not None:
+            return replace(kept, took_ms=(time.perf_counter() - started) * 1000)
+        result = self._page((query, *asked), budget, searcher, started)
+        if page != 1 or result.partial or (result.total and not spelling.worth_correcting_beside(query)):
+            return result
+        # The same filters as the reader's, so that a page offering it finds the check cached.
+        suggestion = self.did_you_mean(
+            query,
+            sort=sort,
+            date_from=date_from,
+            date_to=date_to,
+            source=source,
+            region=region,
+            collapse=collapse,
+            budget=budget,
+            more_than=result.total,
+        )
+        if suggestion:
+            result = replace(result, did_you_mean=suggestion)
+        if not budget.spent:  # else the correction was not checked: try again next time
+            self._remember(offered, result)
+        return replace(result, took_ms=(time.perf_counter() - started) * 1000)
+
+    def _page(self, asked: tuple, budget: Budget, searcher, started: float) -> SearchPage:
+        """One page for ``asked`` (the query and :meth:`search`'s other arguments), kept for a
+        repeat; the same search asked again while it runs (a reload, a crowd, a hostile client)
+        waits for the first one instead of running again."""
         key = (self._generation, *asked)
-        # The same search asked again while it runs (a reload, a crowd, a hostile client) waits for
-        # the first one instead of running again.
         result, running = self._cached_or_running(key)
         while result is None and running is not None:
             running.wait(None if budget.deadline == math.inf else max(0.0, budget.deadline - time.monotonic()))
@@ -303,22 +356,57 @@ class NewsIndex:
         finally:
             if running is None:  # this call ran it: let the ones waiting for it look again
                 self._finished(key)
-        if result.total == 0 and page == 1 and not result.partial:
-            # The same filters as the reader's, so that a page offering it finds the check cached.
-            suggestion = self.did_you_mean(
-                query,
-                sort=sort,
-                date_from=date_from,
-                date_to=date_to,
-                source=source,
-                region=region,
-                collapse=collapse,
-                budget=budget,
-            )
-            if suggestion:
-                result = replace(result, did_you_mean=suggestion)
-                self._remember(key, result)
         return result
+
+    def _reading(self, query: str, searcher, budget: Budget) -> str | None:
+        """``query`` with its pinyin read as Chinese words (:mod:`search.pinyin`), or ``None``."""
+        if not _LATIN.search(query):
+            return None  # no letters to read: the table is not even loaded
+
+        def latin_articles(word: str) -> int:
+            return sum(searcher.doc_frequency(name, word) for name in (fields.TITLE, fields.BODY))
+
+        def together(words: list[str]) -> int:
+            """Articles holding every one of ``words`` (counted up to a few hundred)."""
+            if budget.spent:
+                return 0
+            each = [wq.Or([wq.Term(fields.TITLE, w), wq.Term(fields.BODY, w)]) for w in words]
+            matcher = wq.And(each).matcher(searcher)
+            counted = 0
+            while matcher.is_active() and counted < _TOGETHER_COUNTED:
+                counted += 1
+                matcher.next()
+            return counted
+
+        def glue(pair: str) -> int:
+            return searcher.doc_frequency(fields.GRAMS, pair)
+
+        return pinyin.read(query, self._pinyin(), latin_articles, together, glue)
+
+    def _pinyin(self) -> pinyin.Table:
+        """The served generation's pinyin table. A generation written without ``pinyin.tsv`` gets
+        it computed in a thread (pypinyin over the whole vocabulary takes long); until then the
+        table is empty and nothing is read as pinyin."""
+        words = self._suggester().words
+        kept = self._sidecars  # replaced when a new generation is opened
+        table = kept.get("pinyin")
+        if table is not None:
+            return table
+        with self._lock:
+            table = kept.get("pinyin")
+            if table is None:
+                generation = self._generation
+                if (generation / pinyin.SIDECAR).exists():
+                    table = kept["pinyin"] = pinyin.Table.load(generation, list)
+                else:
+                    table = kept["pinyin"] = pinyin.Table(())
+                    weighted = list(zip(words.texts, words.weights, strict=True))
+
+                    def compute() -> None:
+                        kept["pinyin"] = pinyin.Table.load(generation, lambda: weighted, dictionary_words)
+
+                    threading.Thread(target=compute, name="pinyin-table", daemon=True).start()
+        return table
 
     def _search(self, asked: tuple, budget: Budget, searcher) -> SearchPage:
         """One page of results, found within ``budget`` (``asked``: :meth:`search`'s arguments)."""
@@ -397,6 +485,15 @@ class NewsIndex:
                 self._running[key] = threading.Event()
             return None, running
 
+    def _cached(self, key) -> tuple[SearchPage | None, float]:
+        """The page kept for ``key`` (``None``: none) and when it was kept."""
+        with self._lock:
+            found = self._cache.get(key) if self._cache_size else None
+            if found is None or found[0].partial:
+                return None, 0.0
+            self._cache.move_to_end(key)
+            return found
+
     def _finished(self, key) -> None:
         with self._lock:
             running = self._running.pop(key, None)
@@ -471,24 +568,28 @@ class NewsIndex:
         """Completions of what a reader is typing: frequent words, then titles (a few microseconds)."""
         return self._suggester().complete(text, limit)
 
-    def did_you_mean(self, query: str, budget: Budget | None = None, **filters) -> str | None:
+    def did_you_mean(self, query: str, budget: Budget | None = None, more_than: int = 0, **filters) -> str | None:
         """A query one typo away from ``query`` that finds something, or ``None``.
 
         :param budget: the time it may spend (shared with the search that found nothing)
+        :param more_than: what ``query`` itself finds: when it finds something, the correction must
+            find far more (:func:`search.spelling.far_more`)
         :param filters: as for :meth:`search` (``date_from``, ``source``, ...): the corrected query
             must find something within them
         """
         if budget is None:
             with Budget(self.time_limit) as own:
-                return self.did_you_mean(query, own, **filters)
+                return self.did_you_mean(query, own, more_than, **filters)
         correction = spelling.corrected(query, self._suggester())
         if correction is None or budget.spent:
             return None
         try:
-            found = self.search(correction, per_page=1, snippets=False, budget=budget, **filters).total
+            found = self.search(correction, per_page=1, snippets=False, budget=budget, as_typed=True, **filters)
         except QueryError:
             return None
-        return correction if found else None
+        if not found.total:
+            return None
+        return correction if not more_than or spelling.far_more(found.total, more_than) else None
 
     @staticmethod
     def highlight(text: str, query: str) -> Markup:
@@ -518,6 +619,9 @@ def _bounded_boosts(query: wq.Query) -> wq.Query:
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_LATIN = re.compile("[A-Za-z]")
+#: Articles counted at most when readings of pinyin initials are compared.
+_TOGETHER_COUNTED = 500
 
 
 def _narrowed(query: wq.Query) -> bool:

@@ -2,7 +2,8 @@
 
 A rebuild or an update calls :func:`write` on the finished build directory, before it is
 published, for the near-duplicate clusters (:mod:`search.copies`, ``copies.json``) and the
-suggestions (:mod:`search.suggest`, ``suggest.tsv``, from the index's words and the titles). A
+suggestions (:mod:`search.suggest`, ``suggest.tsv``, from the index's words and the titles) and the
+pinyin of the suggestion words (:mod:`search.pinyin`, ``pinyin.tsv``). A
 rebuild hands over what it already holds (:class:`Built`: a few stored fields, the MinHash
 signatures its workers computed, the word counts of the merge); an update has the stored articles
 and the term index read again. :class:`search.NewsIndex` loads each file once per process and
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from . import copies, suggest
+from . import copies, pinyin, suggest
 from . import schema as fields
 
 #: The MinHash signature of every article of a generation, by the digest of its body: an update
@@ -50,7 +51,10 @@ def write(generation: Path, built: Built | None = None, previous: Path | None = 
             found = copies.write(generation, articles, documents, fields, body_of, by_docnum.__getitem__)
             clusters = copies.Copies.load(generation, documents)
             weighted = ((stored[fields.TITLE], 1 + len(clusters.others(docnum))) for docnum, stored in articles)
-            words = suggest.write(generation, reader, weighted, fields, counted)
+            singles: dict[str, int] = {}
+            words = suggest.write(generation, reader, weighted, fields, counted, singles)
+            vocabulary = suggest.word_weights(generation) + list(singles.items())
+            words["pinyin"] = pinyin.write(generation, vocabulary, suggest.dictionary_words())
     finally:
         ix.close()
     _save_signatures(generation, [stored[fields.DIGEST] for _, stored in articles], signatures)

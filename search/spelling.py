@@ -1,4 +1,4 @@
-"""Spelling: "did you mean" for a query that finds nothing, and other queries to offer instead.
+"""Spelling: "did you mean" for a query that finds little or nothing, and other queries to offer instead.
 
 A word the index does not know is corrected to a known word one edit away (a character replaced,
 added, dropped or two neighbours swapped), chosen among the suggestion words
@@ -7,8 +7,12 @@ Chinese come from 拼音 input, so a replacement that sounds the same (轨到 ->
 the same (涪林 -> 涪陵, lin/ling; z/zh, n/l, an/ang, ...) is preferred over a more frequent word that
 sounds different (吉林); readings come from pypinyin, loaded only when a correction is wanted.
 
-:func:`corrected` corrects a whole query word by word (the searcher then checks that the correction
-finds something); :func:`alternatives` lists what a page that found nothing may offer instead.
+:func:`corrected` corrects a whole query word by word; a word typed without spaces (涪林榨菜) is cut
+by jieba and its pieces corrected, a character jieba left alone joined to its neighbour first
+(沙平坝美食 -> 沙坪坝美食). The searcher then checks that the correction finds something -- when the
+query itself finds something, that it finds :func:`far_more`, and only for a short query
+(:func:`worth_correcting_beside`), as each check is one more search. :func:`alternatives` lists what
+a page that found nothing may offer instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_CORRECTED_WORDS = 8
 #: Words of a query that found nothing offered one at a time (each is searched to count it).
 MAX_SINGLE_WORDS = 8
+#: A query that found something is offered a correction only when it is this short (words, characters).
+MAX_BESIDE_WORDS = 4
+MAX_BESIDE_CHARS = 24
+#: ... and when the correction finds this many times as many articles, and at least MIN_GAIN more.
+MANY_MORE = 3
+MIN_GAIN = 5
 
 
 def closest(suggester: Suggester, word: str) -> str | None:
@@ -58,11 +68,45 @@ def corrected(query: str, suggester: Suggester) -> str | None:
     for index in words:
         if suggester.weight(parts[index]):
             continue
-        replacement = closest(suggester, parts[index])
+        replacement = closest(suggester, parts[index]) or _corrected_pieces(suggester, parts[index])
         if replacement:
             parts[index] = replacement
             changed = True
     return "".join(parts) if changed else None
+
+
+def _corrected_pieces(suggester: Suggester, word: str) -> str | None:
+    """``word`` (Chinese typed without spaces) cut by jieba, each unknown piece corrected; a
+    character jieba left alone is tried joined to the next piece first, as a slip often splits a word
+    (沙平坝 is cut 沙 / 平坝)."""
+    if len(word) < 3 or not _CJK.search(word):
+        return None
+    from .analysis import segment
+
+    pieces = [s.text for s in segment(word, subwords=False)]
+    out, changed, i = [], False, 0
+    while i < len(pieces):
+        piece = pieces[i]
+        if len(piece) == 1 and i + 1 < len(pieces) and not suggester.weight(piece + pieces[i + 1]):
+            fixed = closest(suggester, piece + pieces[i + 1])
+            if fixed:
+                out.append(fixed)
+                changed, i = True, i + 2
+                continue
+        fixed = closest(suggester, piece) if len(piece) >= 2 and not suggester.weight(piece) else None
+        out.append(fixed or piece)
+        changed, i = changed or bool(fixed), i + 1
+    return "".join(out) if changed else None
+
+
+def worth_correcting_beside(query: str) -> bool:
+    """Whether a query that found something is short enough to be offered a correction as well."""
+    return len(query) <= MAX_BESIDE_CHARS and len(query.split()) <= MAX_BESIDE_WORDS
+
+
+def far_more(corrected_finds: int, query_finds: int) -> bool:
+    """Whether a correction finds enough more than the query to be offered beside its results."""
+    return corrected_finds >= max(MANY_MORE * query_finds, query_finds + MIN_GAIN)
 
 
 @dataclass(frozen=True)
@@ -148,4 +192,4 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
-__all__ = ["Alternative", "alternatives", "closest", "corrected"]
+__all__ = ["Alternative", "alternatives", "closest", "corrected", "far_more", "worth_correcting_beside"]

@@ -2,7 +2,8 @@
 
 At index time :func:`write` puts ``suggest.tsv`` beside the generation: the index's frequent words
 (jieba words of titles and bodies found in at least :data:`MIN_DOCS` articles, weighted by how many
-articles hold them) and the titles (weighted by how often the story was republished). Each line is
+articles hold them; a word of our dictionaries -- ``userdict.txt``, the gazetteer's names -- or of a
+title is worth suggesting from one article on) and the titles (weighted by how often the story was republished). Each line is
 ``kind, key, text, weight``; the key is the text folded as the analysis folds it (traditional to
 simplified, full width to ASCII, lower case), so ``重慶`` completes like ``重庆``.
 
@@ -24,12 +25,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from .analysis import fold
+from .analysis import DATA_DIR, REGIONAL_DICT, fold
 
 SIDECAR = "suggest.tsv"
-#: A word is suggested when this many articles hold it.
+#: A word is suggested when this many articles hold it (one is enough for a word of our
+#: dictionaries or of a title).
 MIN_DOCS = 2
-#: Most words kept (the most frequent ones).
+#: Most words kept (the most frequent ones), besides the words of dictionaries and titles held by
+#: fewer than MIN_DOCS articles.
 MAX_WORDS = 200_000
 #: Longest title offered as a suggestion.
 MAX_TITLE = 60
@@ -51,7 +54,12 @@ def _wanted(term: str) -> bool:
 
 
 def write(
-    generation: Path, reader, titles: Iterable[tuple[str, int]], fields, term_counts: dict[bytes, int] | None = None
+    generation: Path,
+    reader,
+    titles: Iterable[tuple[str, int]],
+    fields,
+    term_counts: dict[bytes, int] | None = None,
+    singles: dict[str, int] | None = None,
 ) -> dict:
     """Write ``suggest.tsv`` for a generation.
 
@@ -59,6 +67,8 @@ def write(
     :param titles: ``(title, weight)`` of the articles
     :param term_counts: the documents holding each title and body word (summed over both fields),
         when the rebuild counted them as it wrote the index; else they are read from ``reader``
+    :param singles: filled with the number of articles holding each single Chinese character
+        (never suggested, but the pinyin table spells with them what no word spells)
     """
     counts: dict[str, int] = defaultdict(int)
     if term_counts is None:
@@ -76,9 +86,14 @@ def write(
         text = term.decode("utf-8") if isinstance(term, bytes) else term
         if _wanted(text):
             counts[text] += number
-    words = [(w, n) for w, n in counts.items() if n >= MIN_DOCS]
+        elif singles is not None and len(text) == 1 and _CJK.match(text):
+            singles[text] = singles.get(text, 0) + number
+    frequent = [(w, n) for w, n in counts.items() if n >= MIN_DOCS]
     # The most frequent first; equal counts in the order of the words (the same file every time).
-    words = sorted(words, key=lambda item: (-item[1], item[0]))[:MAX_WORDS]
+    frequent = sorted(frequent, key=lambda item: (-item[1], item[0]))[:MAX_WORDS]
+    # Words we know to be words are kept from one article on, beyond the cap on frequent words.
+    known = dictionary_words() | _title_words(reader, fields)
+    words = frequent + sorted((w, n) for w, n in counts.items() if n < MIN_DOCS and w in known)
     best_titles: dict[str, tuple[str, int]] = {}
     for title, weight in titles:
         title = " ".join((title or "").split())
@@ -90,6 +105,40 @@ def write(
     lines += [f"t\t{k}\t{t}\t{n}" for k, (t, n) in best_titles.items()]
     (generation / SIDECAR).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {"words": len(words), "titles": len(best_titles)}
+
+
+def word_weights(generation: Path) -> list[tuple[str, int]]:
+    """The words (not the titles) of the ``suggest.tsv`` beside ``generation``, with the number of
+    articles holding each."""
+    try:
+        with open(generation / SIDECAR, encoding="utf-8") as handle:
+            rows = [line.rstrip("\n").split("\t") for line in handle if line.startswith("w\t")]
+    except OSError:
+        return []
+    return [(row[2], int(row[3])) for row in rows if len(row) == 4 and row[3].isdigit()]
+
+
+def dictionary_words() -> set[str]:
+    """The words of our own dictionaries: the regional jieba dictionary and every name of the
+    gazetteer (folded as the index folds them)."""
+    from .regions import gazetteer
+
+    words = set()
+    with open(DATA_DIR / REGIONAL_DICT, encoding="utf-8") as handle:
+        for line in handle:
+            word = line.split(maxsplit=1)[0] if line.strip() else ""
+            if word and not word.startswith("#"):
+                words.add(key(word))
+    words.update(key(name) for name in gazetteer().by_name)
+    return words
+
+
+def _title_words(reader, fields) -> set[str]:
+    """The words of the titles (every segment's title lexicon: terms only, no postings read)."""
+    words = set()
+    for leaf, _ in reader.leaf_readers():
+        words.update(term.decode("utf-8") if isinstance(term, bytes) else term for term in leaf.lexicon(fields.TITLE))
+    return words
 
 
 class _Sorted:
@@ -194,4 +243,4 @@ class Suggester:
         return [(words.keys[i], words.texts[i], words.weights[i]) for i in sorted(found)]
 
 
-__all__ = ["SIDECAR", "Suggester", "key", "write"]
+__all__ = ["SIDECAR", "Suggester", "dictionary_words", "key", "word_weights", "write"]

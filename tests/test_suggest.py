@@ -74,3 +74,25 @@ def test_cli(index_dir):
     assert result.exit_code == 0 and "重庆市" in json.loads(result.output)
     text = CliRunner().invoke(cli, ["search", "涪林", "--index", str(index_dir)]).output
     assert "Did you mean: 涪陵" in text
+
+
+def test_words_of_our_dictionaries_are_suggested_from_one_article(news):
+    assert news.search('"一区两群"', collapse=False).total == 1
+    assert "一区两群" in news.suggest("一区")
+
+
+def test_a_correction_beside_results_when_it_finds_far_more(news):
+    page = news.search("涪林榨菜")  # found through 榨菜 alone
+    corrected = news.search("涪陵榨菜")
+    assert 0 < page.total and corrected.total >= 3 * page.total and page.did_you_mean == "涪陵榨菜"
+    assert news.search("沙平坝美食").did_you_mean == "沙坪坝美食"  # 沙 / 平坝 joined, then corrected
+    assert news.search("涪陵榨菜").did_you_mean is None
+    assert news.search("涪林榨菜", page=2).did_you_mean is None  # the first page only
+    # Within the reader's filters: before 1990 the correction finds nothing either.
+    assert news.search("涪林榨菜", date_to="1990-01-01").did_you_mean is None
+
+
+def test_a_correction_is_offered_beside_results_on_the_page(client):
+    page = client.get("/search", query_string={"q": "涪林榨菜"}).get_data(as_text=True)
+    assert 'id="did-you-mean"' in page and "<strong>涪陵榨菜</strong>" in page and "找到" in page
+    assert client.get("/api/search", query_string={"q": "涪林榨菜"}).json["did_you_mean"] == "涪陵榨菜"

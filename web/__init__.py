@@ -100,8 +100,8 @@ def _security_headers(response):
 
 
 def warm_up(app: Flask) -> int:
-    """Open the index and load the segmenter, the copies and the suggestions now, so that the first
-    reader does not wait for them.
+    """Open the index and load the segmenter, the copies, the suggestions and the pinyin table now,
+    so that the first reader does not wait for them.
 
     :returns: the number of articles in the index
     :raises search.IndexNotFound: when there is no index
@@ -109,6 +109,7 @@ def warm_up(app: Flask) -> int:
     index: NewsIndex = app.extensions["news_search"]
     index.warm_up()
     index.suggest("重")  # the suggestion data, so that the first keystroke does not wait for it
+    index.search("chongqing", per_page=1)  # the pinyin table
     return index.doc_count
 
 

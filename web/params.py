@@ -41,6 +41,8 @@ class SearchParams:
     source: str = ""
     region: str = ""
     collapse: bool = True
+    #: Search Latin letters as typed, never read as pinyin.
+    as_typed: bool = False
 
     @property
     def filtered(self) -> bool:
@@ -51,6 +53,8 @@ class SearchParams:
         filter goes back to page 1 unless ``page`` is given)."""
         if any(key != "page" for key in changes) and "page" not in changes:
             changes["page"] = 1
+        if "q" in changes and "as_typed" not in changes:
+            changes["as_typed"] = False  # another query is read afresh
         params = replace(self, **changes)
         args = {
             "q": params.q,
@@ -62,6 +66,7 @@ class SearchParams:
             "source": params.source or None,
             "region": params.region or None,
             "collapse": None if params.collapse else "0",
+            "as_typed": "1" if params.as_typed else None,
         }
         return {key: value for key, value in args.items() if value not in (None, "")}
 
@@ -77,6 +82,7 @@ class SearchParams:
             source=self.source or None,
             region=self.region or None,
             collapse=self.collapse,
+            as_typed=self.as_typed,
             **options,
         )
 
@@ -145,6 +151,9 @@ def search_params(args) -> SearchParams:
     collapse = args.get("collapse", "").strip().lower()
     if collapse not in ("", "1", "true", "yes", "0", "false", "no"):
         raise BadParameter("collapse", "参数 collapse 只能是 1 或 0", "collapse must be 1 (true) or 0 (false)")
+    as_typed = args.get("as_typed", "").strip().lower()
+    if as_typed not in ("", "1", "true", "yes", "0", "false", "no"):
+        raise BadParameter("as_typed", "参数 as_typed 只能是 1 或 0", "as_typed must be 1 (true) or 0 (false)")
     config = current_app.config
     return SearchParams(
         q=q,
@@ -156,6 +165,7 @@ def search_params(args) -> SearchParams:
         source=source,
         region=region,
         collapse=collapse not in ("0", "false", "no"),
+        as_typed=as_typed in ("1", "true", "yes"),
     )
 
 
