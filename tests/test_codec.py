@@ -94,6 +94,11 @@ def _old_format_copy(root: Path, target: Path) -> Path:
     old = whoosh_index.create_in(str(generation), source.schema)
     with source.reader() as reader, old.writer(codec=W3Codec()) as writer:
         writer.add_reader(reader)
+    # add_reader() adds up the lengths as the length bytes give them back (rounded); Whoosh's
+    # writer, given the articles, adds up the exact lengths, as ours does.
+    toc = old._read_toc()
+    toc.segments[0]._fieldlengths = dict(source._segments()[0]._fieldlengths)
+    toc.write(old.storage, old.indexname)
     source.close()
     return target
 
