@@ -98,6 +98,7 @@ def _old_format_copy(root: Path, target: Path) -> Path:
     # writer, given the articles, adds up the exact lengths, as ours does.
     toc = old._read_toc()
     toc.segments[0]._fieldlengths = dict(source._segments()[0]._fieldlengths)
+    toc.generation += 1  # a table of contents is never rewritten: the next one is read instead
     toc.write(old.storage, old.indexname)
     source.close()
     return target
