@@ -10,7 +10,15 @@ The public Python API::
         print(hit.title, hit.date, hit.source)
 """
 
-from .errors import IndexLocked, IndexNotFound, QueryError, SearchError, SourceError, SourceUnavailable
+from .errors import (
+    IndexLocked,
+    IndexNotFound,
+    IndexOutdated,
+    QueryError,
+    SearchError,
+    SourceError,
+    SourceUnavailable,
+)
 from .indexer import RebuildSummary, Skipped
 from .results import FacetValue, Hit, SearchPage, StoredArticle
 from .searcher import NewsIndex
@@ -23,6 +31,7 @@ __all__ = [
     "Hit",
     "IndexLocked",
     "IndexNotFound",
+    "IndexOutdated",
     "NewsIndex",
     "QueryError",
     "RebuildSummary",

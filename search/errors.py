@@ -19,6 +19,14 @@ class IndexNotFound(SearchError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class IndexOutdated(IndexNotFound):
+    """The index was written by an older version of this package, in a format this one does not
+    read: it must be rebuilt (an index is never misread)."""
+
+    def __init__(self, path: str, why: str):
+        super().__init__(path, f"{why}; rebuild needed: run `news-search index rebuild`")
+
+
 class QueryError(SearchError):
     """A search request that cannot be answered (bad page, date, sort key, ...)."""
 

@@ -23,6 +23,7 @@ import errno
 import fcntl
 import json
 import os
+import pickle
 import shutil
 import time
 from collections.abc import Iterator
@@ -31,7 +32,8 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from .errors import IndexLocked, IndexNotFound
+from .codec import check_format
+from .errors import IndexLocked, IndexNotFound, IndexOutdated
 
 #: The index directory used when none is given (the CLI and the web also read ``$NEWS_SEARCH_INDEX``).
 DEFAULT_INDEX = "index"
@@ -65,7 +67,25 @@ def open_generation(index_dir: str | os.PathLike):
     generation = current_generation(index_dir)
     if generation is None or not whoosh_index.exists_in(str(generation)):
         raise IndexNotFound(str(index_dir))
-    return whoosh_index.open_dir(str(generation)), generation
+    return open_checked(generation, index_dir), generation
+
+
+def open_checked(generation: str | os.PathLike, index_dir: str | os.PathLike | None = None):
+    """The Whoosh index of ``generation``, once its format is known to be this version's.
+
+    :raises IndexOutdated: when an older version wrote it
+    """
+    shown = str(index_dir if index_dir is not None else generation)
+    try:
+        index = whoosh_index.open_dir(str(generation))
+        why = check_format(index._segments())
+    except (AttributeError, ImportError, ModuleNotFoundError, pickle.UnpicklingError, TypeError, ValueError) as error:
+        # A table of contents naming classes this version does not have.
+        raise IndexOutdated(shown, f"the index cannot be read by this version ({type(error).__name__})") from error
+    if why is not None:
+        index.close()
+        raise IndexOutdated(shown, why)
+    return index
 
 
 def read_meta(generation: Path) -> dict:
@@ -204,6 +224,7 @@ __all__ = [
     "building",
     "clean_stale",
     "current_generation",
+    "open_checked",
     "open_generation",
     "publish",
     "read_meta",

@@ -44,13 +44,8 @@ from whoosh.matching import AndNotMatcher, Matcher, NullMatcher, ReadTooFar, Wra
 from whoosh.util.numeric import byte_to_length
 
 from . import schema as fields
+from .codec import NewsLeafMatcher, positions_of
 from .timelimit import time_up
-
-try:  # Whoosh-Reloaded 2.7.5 (pinned): read posting blocks whole instead of one posting at a time.
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-except ImportError:  # pragma: no cover - another Whoosh: the generic path below still works
-    W3LeafMatcher = None
-
 
 _CN_DIGIT = "[一二三四五六七八九十〇零两]"
 #: What an article that answers a question of each kind holds: a date (a day or a month, not a
@@ -205,26 +200,35 @@ def warm(reader, ranking: Ranking | None = None) -> None:
 
 
 class _Postings:
-    """One term's postings in one segment: document numbers, frequencies, encoded positions."""
+    """One term's postings in one segment: document numbers, frequencies and, when asked for,
+    positions (``flat``: every posting's positions one after the other, ``starts`` and ``counts``:
+    where each posting's are and how many)."""
 
-    __slots__ = ("ids", "freqs", "values", "format")
+    __slots__ = ("ids", "freqs", "flat", "starts", "counts")
 
-    def __init__(self, ids: np.ndarray, freqs: np.ndarray, values: list | None, format_):
+    def __init__(self, ids: np.ndarray, freqs: np.ndarray, flat=None, starts=None, counts=None):
         self.ids = ids
         self.freqs = freqs
-        self.values = values
-        self.format = format_
+        self.flat = flat
+        self.starts = starts
+        self.counts = counts
 
     def positions(self, docs: np.ndarray) -> dict[int, list[int]]:
         """Word positions in each of ``docs`` (ascending) that holds the term."""
-        if self.values is None or self.format is None or not len(self.ids):
+        if self.flat is None or not len(self.ids):
             return {}
         index = np.searchsorted(self.ids, docs)
         index = np.minimum(index, len(self.ids) - 1)
         held = self.ids[index] == docs
-        decode = self.format.decoder("positions")
+        flat = self.flat
         return {
-            int(doc): decode(self.values[i]) for doc, i in zip(docs[held].tolist(), index[held].tolist(), strict=True)
+            doc: flat[start : start + count].tolist()
+            for doc, start, count in zip(
+                docs[held].tolist(),
+                self.starts[index[held]].tolist(),
+                self.counts[index[held]].tolist(),
+                strict=True,
+            )
         }
 
 
@@ -237,38 +241,35 @@ def _postings(reader, field: str, text: str, with_values: bool = False) -> _Post
     except (KeyError, ValueError):
         return None
     inner = getattr(matcher, "child", matcher)  # under the deleted-documents filter, if any
-    format_ = getattr(inner, "format", None) or getattr(inner, "_format", None)
-    values: list | None = [] if with_values else None
-    if W3LeafMatcher is not None and isinstance(inner, W3LeafMatcher):
-        ids: list[np.ndarray] = []
-        tfs: list[np.ndarray] = []
-        while inner.is_active():
-            inner.block_min_id()  # loads the block's ids
-            inner.weight()  # and its weights
-            ids.append(np.fromiter(inner._ids, dtype=np.int64, count=len(inner._ids)))
-            tfs.append(np.asarray(inner._weights, dtype=np.float32))
-            if values is not None:
-                inner._read_values()
-                values.extend(inner._values)
-            inner._next_block()
-        doc_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-        freqs = np.concatenate(tfs) if tfs else np.zeros(0, np.float32)
-    else:
-        doc_list, freq_list = [], []
+    flat = starts = counts = None
+    if isinstance(inner, NewsLeafMatcher):
+        # The whole list at once, decoded by numpy.
+        with_values = with_values and inner.supports("positions")
+        doc_ids, counts, gaps = inner.read_all(with_values)
+        freqs = counts.astype(np.float32)
+        if with_values:
+            flat, starts = positions_of(counts, gaps)
+    else:  # another codec: one posting at a time
+        doc_list, freq_list, where = [], [], []
+        with_values = with_values and inner.supports("positions")
         while inner.is_active():
             doc_list.append(inner.id())
             freq_list.append(inner.weight())
-            if values is not None:
-                values.append(inner.value())
+            if with_values:
+                where.append(inner.value_as("positions"))
             inner.next()
         doc_ids = np.array(doc_list, dtype=np.int64)
         freqs = np.array(freq_list, dtype=np.float32)
+        if with_values:
+            counts = np.array([len(p) for p in where], dtype=np.int64)
+            starts = np.cumsum(counts) - counts
+            flat = np.array([x for p in where for x in p], dtype=np.int64)
     if reader.has_deletions():
         keep = np.array([not reader.is_deleted(int(d)) for d in doc_ids], dtype=bool)
         doc_ids, freqs = doc_ids[keep], freqs[keep]
-        if values is not None:
-            values = [v for v, k in zip(values, keep.tolist(), strict=True) if k]
-    return _Postings(doc_ids, freqs, values, format_)
+        if flat is not None:
+            starts, counts = starts[keep], counts[keep]
+    return _Postings(doc_ids, freqs, flat, starts, counts)
 
 
 def _sequence(reader, field: str, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -48,8 +48,18 @@ from whoosh import index as whoosh_index
 
 from . import schema as fields
 from . import sidecars
+from .codec import NewsCodec
 from .errors import IndexNotFound, SourceError
-from .generations import LOCK_TIMEOUT, building, clean_stale, current_generation, publish, read_meta, write_lock
+from .generations import (
+    LOCK_TIMEOUT,
+    building,
+    clean_stale,
+    current_generation,
+    open_checked,
+    publish,
+    read_meta,
+    write_lock,
+)
 from .indexer import Distinct, ProgressFn, Skipped, document, rebuild, record_keys
 from .schema import build_schema
 from .sources import Article, Reading, read_sources, source_files
@@ -154,7 +164,8 @@ def update(
             raise SourceError(str(root), "the index does not record its sources; give them with --source")
     sources = [os.fspath(s) for s in sources]
     if current_generation(root) is None or not _same_schema(current_generation(root)):
-        # No index yet, or one written with other fields (by another version): only a rebuild will do.
+        # No index yet, or one written with other fields or in another format (by another version):
+        # only a rebuild will do.
         built = rebuild(
             sources,
             root,
@@ -222,10 +233,10 @@ def update(
 
 
 def _same_schema(generation: Path) -> bool:
-    """Whether the generation has the fields this version writes."""
+    """Whether the generation has the fields and the format this version writes."""
     try:
-        index = whoosh_index.open_dir(str(generation))
-    except Exception:  # noqa: BLE001 - an unreadable generation is rebuilt, not updated
+        index = open_checked(generation)
+    except Exception:  # noqa: BLE001 - an unreadable or outdated generation is rebuilt, not updated
         return False
     try:
         return sorted(index.schema.names()) == sorted(build_schema().names())
@@ -432,7 +443,7 @@ def _write(
         _link_generation(served, build)
         index = whoosh_index.open_dir(str(build))
         try:
-            writer = index.writer()
+            writer = index.writer(codec=NewsCodec())
             try:
                 for article_id in [*plan.removed, *(a.id for a in plan.replaced)]:
                     writer.delete_by_term(fields.ID_FIELD, article_id)

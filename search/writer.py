@@ -2,20 +2,21 @@
 
 Whoosh's own writer sends every posting through a generic pipeline written in Python (a sorting
 pool, temporary run files, several method calls per posting), which on a large corpus costs more
-than jieba's own segmentation, on one core. This module writes the same index -- Whoosh's
-W3 codec, the same files, the same terms, postings, stored fields and columns (the tests compare
-it with Whoosh's own writer) -- with much less work per posting, on every core:
+than jieba's own segmentation, on one core. This module writes the same index -- the same
+terms, postings, stored fields and columns in the files of :mod:`search.codec` (the tests compare
+it with Whoosh's own writer through that codec) -- with much less work per posting, on every core:
 
 * The parent process reads the articles (the caller feeds :meth:`SegmentBuilder.add`), numbers
   them in reading order and hands them out in chunks.
 * A worker process analyses a chunk (jieba words and sub-words, character bigrams), groups the
-  postings by term and writes each term's posting list in W3's block format, with the final
-  document numbers, to the chunk's file; it also pickles and compresses each stored document.
+  postings by term and writes each term's posting list in the codec's block format, with the final
+  document numbers, to the chunk's file; it also pickles and compresses each stored document
+  (with a Zstandard dictionary the parent trained on the first chunk's documents).
 * The parent writes the per-document data (stored fields, field lengths, sortable columns) as the
   chunks come back, in order, and at the end merges the chunks into the one postings file of a
   single segment (a large merge is shared with a child process, see :func:`_merge`). A posting
   list is a chain of self-describing blocks, so a term found in several chunks gets its blocks
-  laid end to end, without decoding them.
+  laid end to end, without decoding them; a short list goes into the term's record.
 
 Chunks are cut from the input alone (by characters of text), so the index is the same whatever
 the number of worker processes; a small input is analysed in the parent, without any worker.
@@ -34,7 +35,6 @@ import shutil
 import struct
 import threading
 import time
-import zlib
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Iterator
@@ -42,19 +42,20 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from functools import partial
 from hashlib import md5
 from itertools import groupby, islice
-from operator import itemgetter, sub
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
+import zstandard
 from whoosh import formats
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocWriter, W3TermInfo
-from whoosh.columns import VarBytesColumn
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb import filetables
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
+from . import codec
 from .analysis import BigramTokenizer, ChineseTokenizer, gram_tokens, segmenter, word_tokens
 
 #: Name of the index inside a generation directory (Whoosh's default).
@@ -66,18 +67,12 @@ MIN_CHUNK_CHARS = 1_000_000
 MAX_CHUNK_CHARS = 8_000_000
 TARGET_CHUNKS = 4
 
-_CODEC = W3Codec()
-_BLOCK_LIMIT = _CODEC._blocklimit
-#: zlib level of posting blocks: 1 compresses these small pickles nearly as well as Whoosh's 3,
-#: faster. Each block records its level; Whoosh's reader only asks whether it is compressed.
-_COMPRESSION = 1
-#: Blocks and stored fields are pickled with the newest protocol: Whoosh reads them with
-#: ``pickle.loads``, which takes any protocol, and protocol 2 (Whoosh's) stores each posting's
-#: bytes as a call to ``codecs.encode``, slow to write and, worse, to read at every query.
+_CODEC = codec.NewsCodec()
+_BLOCK_LIMIT = codec.BLOCK
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
-_TERMINFO = W3TermInfo._struct
-_MAGIC_SIZE = len(WHOOSH3_HEADER_MAGIC)
-_INT = 4
+#: Documents whose stored fields train the Zstandard dictionary (from the first chunk), and its size.
+DICT_SAMPLES = 500
+DICT_SIZE = 256 * 1024
 
 
 def default_workers() -> int:
@@ -96,11 +91,6 @@ def chunk_chars_for(total_bytes: int) -> int:
 
 
 # Analysing a chunk (in a worker) ---------------------------------------------------------------------
-
-
-def _positions_value(gaps: list[int]) -> bytes:
-    """Whoosh's ``Positions.encode`` of a posting, given its position gaps: a count, then the pickle."""
-    return pack_uint(len(gaps)) + _dumps_2(gaps)
 
 
 def _fast_postings(field):
@@ -164,43 +154,29 @@ class _ChunkPostings:
             np.bincount(tokens.term[heads], minlength=len(tokens.terms)),
             np.frombuffer(self.docnums, dtype=np.uint32)[tokens.text[heads]],
             freqs,
-            positions[starts],
-            positions[np.repeat(freqs > 1, freqs)],
+            starts,
+            positions,
             lbs,
             first,
         )
 
 
-def _grouped(terms, counts, docs, freqs, firsts, flat, lbs: array | None, first: int) -> _Grouped:
-    """A positions field's postings, in term then document order, with their values encoded.
+def _grouped(terms, counts, docs, freqs, heads, positions, lbs: array | None, first: int) -> _Grouped:
+    """A positions field's postings, in term then document order.
 
     :param counts: postings of each term
-    :param docs: document of each posting; ``freqs`` and ``firsts``: its count and first position
-    :param flat: the positions of every posting whose term is more than once in its document, one
-        posting after the other
+    :param docs: document of each posting; ``freqs``: its count; ``heads``: where its first
+        position is in ``positions``
+    :param positions: the positions of every posting, one posting after the other
     """
     import numpy as np
 
     ends = np.cumsum(counts)
-    firsts = firsts.tolist()
-    values = list(map(_one_position_values(max(firsts, default=0)).__getitem__, firsts))
-    several = np.flatnonzero(freqs > 1)
-    if len(several):
-        # _positions_value() of each, all at once.
-        sizes = freqs[several].astype(np.int64)
-        cuts = np.cumsum(sizes) - sizes
-        gaps = np.diff(flat, prepend=0)
-        gaps[cuts] = flat[cuts]
-        gap_list = gaps.tolist()
-        encoded = map(
-            bytes.__add__,
-            map(pack_uint, sizes.tolist()),
-            map(_dumps_2, map(gap_list.__getitem__, map(slice, cuts.tolist(), (cuts + sizes).tolist()))),
-        )
-        for at, value in zip(several.tolist(), encoded, strict=True):
-            values[at] = value
+    gaps = positions.astype(np.int64)
+    gaps[1:] -= positions[:-1]
+    gaps[heads] = positions[heads]  # each posting's first position, then gaps
     posting_lbs = np.zeros(len(docs), dtype=np.uint8) if lbs is None else np.frombuffer(lbs, np.uint8)[docs - first]
-    return _Grouped(terms, counts, ends - counts, ends, docs, freqs, values, posting_lbs)
+    return _Grouped(terms, counts, ends - counts, ends, docs, freqs, gaps, posting_lbs)
 
 
 class _Grouped(NamedTuple):
@@ -212,25 +188,16 @@ class _Grouped(NamedTuple):
     ends: object
     docs: object  # numpy arrays, by posting
     freqs: object
-    values: list[bytes]
+    gaps: object  # by position: each posting's first position, then the gaps to its next
     lbs: object
 
 
-_ONE_VALUES: list[bytes] = []
-
-
-def _one_position_values(highest: int) -> list[bytes]:
-    """The encoded value of a posting with the one position ``i``, for every ``i <= highest``."""
-    while len(_ONE_VALUES) <= highest:
-        _ONE_VALUES.append(_positions_value([len(_ONE_VALUES)]))
-    return _ONE_VALUES
-
-
 class _ChunkAnalyser:
-    """Postings of one chunk of documents, grouped by field and term, written as W3 blocks."""
+    """Postings of one chunk of documents, grouped by field and term, written as the codec's blocks."""
 
-    def __init__(self, schema, first_docnum: int):
+    def __init__(self, schema, first_docnum: int, dictionary: bytes | None = None):
         self.schema = schema
+        self._zstd = codec.stored_compressor(dictionary)
         self.first = first_docnum
         self.count = 0
         # field -> _ChunkPostings, or term -> (docnums, weights, values) for other fields
@@ -274,7 +241,7 @@ class _ChunkAnalyser:
         for column in self.length_bytes.values():
             if len(column) == self.count:  # a scorable field this document does not have
                 column.append(0)
-        blob = zlib.compress(pickle.dumps(stored, _PROTOCOL), 3) if stored else None
+        blob = self._zstd.compress(pickle.dumps(stored, _PROTOCOL)) if stored else None
         self.docs.append((blob, lengths, column_values))
         self.count += 1
 
@@ -319,8 +286,8 @@ class _ChunkAnalyser:
                 if isinstance(postings, _ChunkPostings):
                     field_keys, blocks, table = _position_lists(postings.grouped(lbs, self.first), offset)
                 else:
-                    fixed = self.schema[name].format.fixed_value_size()
-                    field_keys, blocks, table = _generic_lists(postings, fixed, lbs, self.first, offset)
+                    fmt = self.schema[name].format
+                    field_keys, blocks, table = _generic_lists(postings, fmt, lbs, self.first, offset)
                 out.writelines(blocks)
                 offset += sum(map(len, blocks))
                 keys.extend(field_keys)
@@ -332,17 +299,29 @@ class _ChunkAnalyser:
         return counts
 
 
-def _generic_lists(postings: dict, fixed, lbs: array | None, first: int, offset: int):
+def _generic_lists(postings: dict, format_, lbs: array | None, first: int, offset: int):
     """``(keys, blocks, table)`` of a field indexed the generic way: one term at a time."""
+    codec.check_postings_format(format_)
+    decode = format_.decoder("positions") if type(format_) is formats.Positions else None
     keys = []
     blocks = []
     records = []
     for key in sorted(postings):
         docs, weights, values = postings[key]
-        doc_lbs = None if lbs is None else [lbs[d - first] for d in docs]
-        data, stats = _posting_list(docs, weights, values, fixed, doc_lbs)
+        freqs = codec.whole_numbers(weights)
+        doc_lbs = [0] * len(docs) if lbs is None else [lbs[d - first] for d in docs]
+        data = b"".join(
+            codec.encode_block(
+                docs[at : at + _BLOCK_LIMIT],
+                freqs[at : at + _BLOCK_LIMIT],
+                None if decode is None else list(map(decode, values[at : at + _BLOCK_LIMIT])),
+                doc_lbs[at : at + _BLOCK_LIMIT],
+            )
+            for at in range(0, len(docs), _BLOCK_LIMIT)
+        )
         keys.append(key)
         blocks.append(data)
+        stats = (len(docs), sum(freqs), min(doc_lbs), max(doc_lbs), max(freqs), docs[0], docs[-1], len(data))
         records.append(_RECORD.pack(len(key), *stats, offset))
         offset += len(data)
     return keys, blocks, b"".join(records)
@@ -351,24 +330,24 @@ def _generic_lists(postings: dict, fixed, lbs: array | None, first: int, offset:
 def _position_lists(grouped: _Grouped, offset: int):
     """``(keys, blocks, table)`` of a positions field, done a whole field at a time.
 
-    A term's postings are cut into blocks of :data:`_BLOCK_LIMIT`; every block's pickles are made
-    by ``map`` over columns cut from the field's arrays, and the table is one numpy structured
-    array: Python code runs only for blocks whose weights are not all 1. ``blocks`` is every
-    block's bytes, in order (a term's first carries the posting list's header). They are the bytes
-    :func:`_posting_list` writes term by term (checked on corpus chunks); the tests compare the
-    index with Whoosh's own writer.
+    A term's postings are cut into blocks of :data:`_BLOCK_LIMIT`; the varints of every document
+    gap, frequency and position gap of the field are made at once (numpy), and each block is cut
+    from them; the table is one numpy structured array. ``blocks`` is every block's bytes, in
+    order. They are the bytes :func:`search.codec.encode_block` makes block by block (the tests
+    compare the index with Whoosh's own writer through the codec).
     """
     import numpy as np
 
-    terms, counts, starts, ends, docs, freqs, values, lbs = grouped
+    terms, counts, starts, ends, docs, freqs, gaps, lbs = grouped
     size = len(terms)
     keys = [term.encode("utf-8") for term in terms]
     table = np.zeros(size, dtype=_RECORD_DTYPE)
     if not size:
         return keys, [], table.tobytes()
+    freqs = freqs.astype(np.int64)
     table["key"] = np.fromiter(map(len, keys), dtype=np.uint16, count=size)
     table["df"] = counts
-    table["weight"] = np.add.reduceat(freqs, starts, dtype=np.int64)
+    table["weight"] = np.add.reduceat(freqs, starts)
     table["minlb"] = np.minimum.reduceat(lbs, starts)
     table["maxlb"] = np.maximum.reduceat(lbs, starts)
     table["maxweight"] = np.maximum.reduceat(freqs, starts)
@@ -381,171 +360,85 @@ def _position_lists(grouped: _Grouped, offset: int):
     firsts = np.cumsum(per_term) - per_term  # each term's first block
     b_starts = starts[owner] + (np.arange(len(owner)) - firsts[owner]) * _BLOCK_LIMIT
     b_ends = np.minimum(b_starts + _BLOCK_LIMIT, ends[owner])
-    wmin = np.minimum.reduceat(freqs, b_starts)
     wmax = np.maximum.reduceat(freqs, b_starts)
-    # (gaps, weights, values): gaps are the block's first document, then differences.
-    gaps = np.diff(docs.astype(np.int64), prepend=0)
-    gaps[b_starts] = docs[b_starts]
-    cuts = list(map(slice, b_starts.tolist(), b_ends.tolist()))
-    gap_list = gaps.tolist()
-    weights: list = [None] * len(cuts)  # every weight 1
-    same = np.flatnonzero((wmin == wmax) & (wmax != 1))
-    for at, weight in zip(same.tolist(), wmax[same].tolist(), strict=True):
-        weights[at] = float(weight)
-    mixed = np.flatnonzero(wmin != wmax)
-    if len(mixed):
-        float_list = freqs.astype(np.float64).tolist()
-        for at in mixed.tolist():
-            weights[at] = tuple(float_list[cuts[at]])
-    datas = list(
+    # Document gaps: a block's first document, then differences.
+    doc_gaps = np.diff(docs.astype(np.int64), prepend=0)
+    doc_gaps[b_starts] = docs[b_starts]
+    doc_bytes, doc_at = _varints(doc_gaps)
+    freq_bytes, freq_at = _varints(freqs - 1)
+    where_bytes, where_at = _varints(gaps)
+    token_at = np.zeros(len(freqs) + 1, dtype=np.int64)
+    np.cumsum(freqs, out=token_at[1:])
+    where_at = where_at[token_at]  # by posting
+    several = (wmax > 1).tolist()
+    blocks = list(
         map(
-            _dumps,
-            zip(
-                map(tuple, map(gap_list.__getitem__, cuts)),
-                weights,
-                map(tuple, map(values.__getitem__, cuts)),
-                strict=True,
-            ),
+            codec.block_bytes,
+            (b_ends - b_starts).tolist(),
+            docs[b_ends - 1].tolist(),
+            wmax.tolist(),
+            np.minimum.reduceat(lbs, b_starts).tolist(),
+            np.maximum.reduceat(lbs, b_starts).tolist(),
+            [
+                doc_bytes[a:b] + freq_bytes[c:d] if more else doc_bytes[a:b]
+                for a, b, c, d, more in zip(
+                    doc_at[b_starts].tolist(),
+                    doc_at[b_ends].tolist(),
+                    freq_at[b_starts].tolist(),
+                    freq_at[b_ends].tolist(),
+                    several,
+                    strict=True,
+                )
+            ],
+            list(map(where_bytes.__getitem__, map(slice, where_at[b_starts].tolist(), where_at[b_ends].tolist()))),
         )
     )
-    compressed = [0] * len(cuts)
-    if _COMPRESSION:
-        sizes = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
-        for at in np.flatnonzero(sizes >= _COMPRESS_FROM).tolist():
-            datas[at] = zlib.compress(datas[at], _COMPRESSION)
-            compressed[at] = _COMPRESSION
-    infos = list(
-        map(
-            _dumps,
-            zip(
-                (b_ends - b_starts).tolist(),
-                docs[b_ends - 1].tolist(),
-                wmax.astype(np.float64).tolist(),
-                compressed,
-                np.minimum.reduceat(lbs, b_starts).tolist(),
-                np.maximum.reduceat(lbs, b_starts).tolist(),
-                strict=True,
-            ),
-        )
-    )
-    lengths = np.fromiter(map(len, infos), dtype=np.int64, count=len(cuts))
-    lengths += np.fromiter(map(len, datas), dtype=np.int64, count=len(cuts))
-    lasts = firsts + per_term - 1
-    words = lengths.copy()  # a block's length word: negative for a term's last block
-    words[lasts] = -lengths[lasts]
-    heads = np.full(len(cuts), b"", dtype=object)
-    heads[firsts] = WHOOSH3_HEADER_MAGIC
-    blocks = list(map(b"".join, zip(heads, map(pack_int, words.tolist()), infos, datas, strict=True)))
-    spans = np.add.reduceat(lengths + _INT, firsts) + _MAGIC_SIZE
+    lengths = np.fromiter(map(len, blocks), dtype=np.int64, count=len(blocks))
+    spans = np.add.reduceat(lengths, firsts)
     table["length"] = spans
-    table["lastlen"] = lengths[lasts]
-    table["lastpos"] = spans - _INT - lengths[lasts]
-    spans = spans.astype(np.int64)
     table["offset"] = offset + np.cumsum(spans) - spans
     return keys, blocks, table.tobytes()
 
 
-#: One term of a chunk's table: key length, then what _posting_list() returns, then the offset
-#: (little-endian, packed): a struct for term-by-term code, a numpy structured type for whole fields.
+def _varints(values):
+    """The varints of ``values`` as bytes, and where each value's starts (one more at the end)."""
+    import numpy as np
+
+    sizes = codec.varint_sizes(values)
+    at = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=at[1:])
+    return codec.encode_varints(values, sizes).tobytes(), at
+
+
+#: One term of a chunk's table: key length, its statistics, the length of its posting list and
+#: where that is in the chunk's file (little-endian, packed): a struct for term-by-term code, a
+#: numpy structured type for whole fields.
 _RECORD_FIELDS = (
     ("key", "H"),
     ("df", "I"),
-    ("weight", "d"),
+    ("weight", "Q"),
     ("minlb", "B"),
     ("maxlb", "B"),
-    ("maxweight", "f"),
+    ("maxweight", "I"),
     ("minid", "I"),
     ("maxid", "I"),
-    ("length", "I"),
-    ("lastpos", "I"),
-    ("lastlen", "I"),
+    ("length", "Q"),
     ("offset", "Q"),
 )
 _RECORD = struct.Struct("<" + "".join(code for _, code in _RECORD_FIELDS))
 _RECORD_DTYPE = [(name, "<" + code) for name, code in _RECORD_FIELDS]
-#: Pickling in ``map`` without a Python call per object.
-_dumps = partial(pickle.dumps, protocol=_PROTOCOL)
-_dumps_2 = partial(pickle.dumps, protocol=2)  # Whoosh's own, for position lists
 
 
-def _posting_list(docs: list, weights: list, values: list, fixed, lbs: list | None):
-    """One term's postings as W3 blocks, and (df, weight, minlb, maxlb, maxweight, minid, maxid,
-    length, lastpos, lastlen) -- lastpos and lastlen locate the length word of its last block.
-
-    :param lbs: the length byte of each posting's document (``None``: the field has no lengths)
-    """
-    n = len(docs)
-    if fixed is None or fixed < 0:
-        mini = tuple
-    elif fixed == 0:
-        mini = _no_values
-    else:
-        mini = b"".join
-    if n == 1:
-        # Most terms of a chunk: one posting, one small block, built without loops.
-        docnum = docs[0]
-        weight = float(weights[0])
-        lb = lbs[0] if lbs is not None else 0
-        comp, data = _block_data((docnum,), None if weight == 1.0 else weight, mini(values))
-        info = pickle.dumps((1, docnum, weight, comp, lb, lb), _PROTOCOL)
-        length = len(info) + len(data)
-        block = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-length), info, data))
-        return block, (1, weight, lb, lb, weight, docnum, docnum, len(block), _MAGIC_SIZE, length)
-    parts = [WHOOSH3_HEADER_MAGIC]
-    size = _MAGIC_SIZE
-    lastpos = lastlen = 0
-    for start in range(0, n, _BLOCK_LIMIT):
-        end = min(start + _BLOCK_LIMIT, n)
-        ids = docs[start:end]
-        block_weights = weights[start:end]
-        block_size = end - start
-        if block_weights.count(1) == block_size:
-            mini_weights = None
-        elif block_weights.count(block_weights[0]) == block_size:
-            mini_weights = float(block_weights[0])
-        else:
-            mini_weights = tuple(map(float, block_weights))
-        if lbs is not None:
-            block_lbs = lbs[start:end]
-            block_min, block_max = min(block_lbs), max(block_lbs)
-        else:
-            block_min = block_max = 0
-        comp, data = _block_data((ids[0], *map(sub, ids[1:], ids[:-1])), mini_weights, mini(values[start:end]))
-        info = pickle.dumps((block_size, ids[-1], float(max(block_weights)), comp, block_min, block_max), _PROTOCOL)
-        length = len(info) + len(data)
-        lastpos, lastlen = size, length
-        parts.append(pack_int(-length if end == n else length))
-        parts.append(info)
-        parts.append(data)
-        size += _INT + length
-    minlb, maxlb = (min(lbs), max(lbs)) if lbs is not None else (0, 0)
-    stats = (n, float(sum(weights)), minlb, maxlb, float(max(weights)), docs[0], docs[-1], size, lastpos, lastlen)
-    return b"".join(parts), stats
-
-
-def _no_values(values):
-    return None
-
-
-#: Blocks whose pickle is shorter than this are stored uncompressed (zlib would only add work;
-#: the block header says which, and Whoosh's reader honours it).
-_COMPRESS_FROM = 200
-
-
-def _block_data(gaps: tuple, weights, values) -> tuple[int, bytes]:
-    data = pickle.dumps((gaps, weights, values), _PROTOCOL)
-    if _COMPRESSION and len(data) >= _COMPRESS_FROM:
-        return _COMPRESSION, zlib.compress(data, _COMPRESSION)
-    return 0, data
-
-
-def analyse_chunk(schema, number: int, first_docnum: int, docs: list[dict], directory: str, prepare=None) -> dict:
+def analyse_chunk(
+    schema, number: int, first_docnum: int, docs: list[dict], directory: str, prepare=None, dictionary=None
+) -> dict:
     """Analyse one chunk of documents and write its postings; return what the parent needs.
 
     :param prepare: called with each document before it is analysed (it may add fields); what it
         returns is handed back, in document order, as the chunk's ``extras``
+    :param dictionary: the Zstandard dictionary stored fields are compressed with (None: none)
     """
-    analyser = _ChunkAnalyser(schema, first_docnum)
+    analyser = _ChunkAnalyser(schema, first_docnum, dictionary)
     extras = [] if prepare is not None else None
     for doc in docs:
         if prepare is not None:
@@ -640,7 +533,8 @@ class SegmentBuilder:
         self.scratch = self.directory / "chunks"
         self.scratch.mkdir()
         self.segment = _CODEC.new_segment(self.storage, INDEX_NAME)
-        self.perdoc = _PerDocWriter(_CODEC, self.storage, self.segment)
+        self.perdoc: codec.NewsPerDocWriter | None = None  # made with the first chunk's dictionary
+        self.dictionary: bytes | None = None
         self._docs: list[dict] = []
         self._chars = 0
         self._count = 0
@@ -675,13 +569,22 @@ class SegmentBuilder:
         if self._chars >= self.chunk_chars:
             self._submit()
 
+    def _start(self, docs: list[dict]) -> None:
+        """Train the stored fields' dictionary on the first chunk's documents; open the per-document writer."""
+        self.dictionary = train_dictionary(self.schema, docs)
+        self.perdoc = codec.NewsPerDocWriter(_CODEC, self.storage, self.segment, self.dictionary)
+
     def _submit(self, last: bool = False) -> None:
         docs, self._docs, self._chars = self._docs, [], 0
         number, first = self._number, self._count - len(docs)
         self._number += 1
+        if self.perdoc is None:
+            self._start(docs)
         if self.workers <= 1 or (last and self._pool is None):
             # One process, or a single chunk: starting workers would cost more than they save.
-            self._complete(analyse_chunk(self.schema, number, first, docs, str(self.scratch), self.prepare))
+            self._complete(
+                analyse_chunk(self.schema, number, first, docs, str(self.scratch), self.prepare, self.dictionary)
+            )
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -694,7 +597,7 @@ class SegmentBuilder:
         while len(self._pending) >= 2 * self.workers:
             self._collect(block=True)
         self._pending[number] = self._pool.submit(
-            analyse_chunk, self.schema, number, first, docs, str(self.scratch), self.prepare
+            analyse_chunk, self.schema, number, first, docs, str(self.scratch), self.prepare, self.dictionary
         )
         self._collect(block=False)
 
@@ -746,6 +649,8 @@ class SegmentBuilder:
         while self._pending:
             self._collect(block=True)
         self.close()
+        if self.perdoc is None:
+            self._start([])
         self.perdoc.close()
         self.term_counts = _merge(self.storage, self.segment, self._chunks, self.count_fields, self.workers)
         self.segment.set_doc_count(self._written)
@@ -754,13 +659,24 @@ class SegmentBuilder:
         return self._written
 
 
-class _PerDocWriter(W3PerDocWriter):
-    """W3's per-document writer, taking stored fields already pickled and compressed by a worker."""
-
-    def add_stored_blob(self, blob: bytes) -> None:
-        # The stored column is PickleColumn(CompressedBytesColumn()): its innermost writer takes
-        # the compressed pickle as it is.
-        VarBytesColumn.Writer.add(self._colwriters["_stored"]._child, self._docnum, blob)
+def train_dictionary(schema, docs: list[dict]) -> bytes | None:
+    """A Zstandard dictionary trained on the stored fields of (up to :data:`DICT_SAMPLES` of)
+    ``docs``; None when there are too few to train one worth having."""
+    samples = []
+    for doc in docs[:DICT_SAMPLES]:
+        stored = {
+            name: value
+            for name, value in sorted(doc.items())
+            if value is not None and not name.startswith("_") and name in schema and schema[name].stored
+        }
+        if stored:
+            samples.append(pickle.dumps(stored, _PROTOCOL))
+    if len(samples) < 100:
+        return None
+    try:
+        return zstandard.train_dictionary(DICT_SIZE, samples, level=codec.STORED_LEVEL).as_bytes()
+    except zstandard.ZstdError:
+        return None
 
 
 #: The key of an entry of :func:`_entries`.
@@ -898,32 +814,18 @@ def _merge_fields(chunks, names, first, last, write, add_term, count_fields) -> 
 
 
 def _write_term(write, add_term, key: bytes, pieces: list, postings: list, offset: int) -> tuple[int, int]:
-    """Write one term's blocks from its ``pieces`` (one per chunk holding it) and add its info;
-    returns the offset after it and its document frequency."""
+    """Write one term's posting list from its ``pieces`` (one per chunk holding it, laid end to
+    end) and add its record (holding the list itself when it is short); returns the offset after
+    it and its document frequency."""
     _, number, record = pieces[0]
-    _, df, weight, minlb, maxlb, maxweight, minid, maxid, length, lastpos, lastlen, start = record
+    _, df, weight, minlb, maxlb, maxweight, minid, maxid, length, start = record
     if len(pieces) == 1:
-        write(postings[number][start : start + length])
-        total = length
+        data = postings[number][start : start + length]
     else:
-        total = 0
-        last = len(pieces) - 1
+        parts = []
         for i, (_, number, record) in enumerate(pieces):
-            _, p_df, p_weight, p_minlb, p_maxlb, p_maxweight, _, p_maxid, p_length, p_lastpos, p_lastlen, p_start = (
-                record
-            )
-            buffer = postings[number]
-            begin = p_start if i == 0 else p_start + _MAGIC_SIZE
-            end = p_start + p_length
-            if i < last:
-                # Not the end of the list here: its last block's length word turns positive.
-                cut = p_start + p_lastpos
-                write(buffer[begin:cut])
-                write(pack_int(p_lastlen))
-                write(buffer[cut + _INT : end])
-            else:
-                write(buffer[begin:end])
-            total += end - begin
+            _, p_df, p_weight, p_minlb, p_maxlb, p_maxweight, _, p_maxid, p_length, p_start = record
+            parts.append(postings[number][p_start : p_start + p_length])
             if i:
                 df += p_df
                 weight += p_weight
@@ -931,15 +833,23 @@ def _write_term(write, add_term, key: bytes, pieces: list, postings: list, offse
                 maxlb = max(maxlb, p_maxlb)
                 maxweight = max(maxweight, p_maxweight)
                 maxid = p_maxid
-    info = _TERMINFO.pack(0, weight, df, minlb, maxlb, maxweight, minid, maxid) + pack_long(offset) + pack_int(total)
-    add_term(key, info)
-    return offset + total, df
+        data = b"".join(parts)
+    if len(data) <= codec.INLINE:
+        add_term(key, codec.record_bytes(df, weight, maxweight, minid, maxid, minlb, maxlb, postings=data))
+        return offset, df
+    write(data)
+    add_term(
+        key, codec.record_bytes(df, weight, maxweight, minid, maxid, minlb, maxlb, offset=offset, length=len(data))
+    )
+    return offset + len(data), df
 
 
 class _TermTableWriter(filetables.OrderedHashWriter):
     """Whoosh's term table file, written with fewer calls: records are gathered and written in
-    large pieces, and the hash of a key is taken from its MD5 digest directly. The file is the
-    same as ``OrderedHashWriter`` writes (keys must come in order, as there)."""
+    large pieces, and the hash of a key is taken from its MD5 digest directly. The file is the one
+    ``OrderedHashWriter`` writes (keys must come in order, as there), except that each hash table
+    has half again as many slots as keys instead of twice as many: Whoosh's reader probes until an
+    empty slot, which a table of that load still has close by, and the tables take a quarter less."""
 
     def __init__(self, dbfile):
         super().__init__(dbfile)
@@ -966,6 +876,7 @@ class _TermTableWriter(filetables.OrderedHashWriter):
         blob = np.fromfile(part.with_suffix(".terms"), dtype=np.uint8)
         index = np.fromfile(part.with_suffix(".index"), dtype=np.int64).reshape(3, -1)
         positions, hashes, at = index
+        at = at[at >= 0]
         if len(at):
             # Each record's posting offset: 8 big-endian bytes, shifted by where its postings went.
             spots = at[:, None] + np.arange(8)
@@ -992,7 +903,7 @@ class _TermTableWriter(filetables.OrderedHashWriter):
         null = (0, 0)
         for entries in self.buckets:
             position = self.dbfile.tell()
-            slots = 2 * len(entries)
+            slots = len(entries) + len(entries) // 2 + (1 if entries else 0)
             self.directory.append((position, slots))
             table = [null] * slots
             for hashed, at in entries:
@@ -1010,8 +921,8 @@ def _record(key: bytes, value: bytes) -> tuple[bytes, int]:
     return filetables._lengths.pack(len(key), len(value)) + key + value, hashed
 
 
-#: Where a term record's posting offset starts: after the two lengths, the key and the term info.
-_OFFSET_AFTER = filetables._lengths.size + _TERMINFO.size
+#: Bytes of a term record's posting offset (the record's last).
+_OFFSET_SIZE = 8
 
 
 class _TermRecorder:
@@ -1030,7 +941,8 @@ class _TermRecorder:
         record, hashed = _record(key, value)
         self.positions.append(self.size)
         self.hashes.append(hashed)
-        self.offsets.append(self.size + _OFFSET_AFTER + len(key))
+        # A record holding its postings has no offset to shift.
+        self.offsets.append(self.size + len(record) - _OFFSET_SIZE if value[0] == 0 else -1)
         self.records.append(record)
         self.size += len(record)
 

@@ -17,6 +17,7 @@ def test_benchmark_runs_and_writes_json(tmp_path):
     (evals / "queries-dev.tsv").write_text("q1\t重庆的粮食库存可以满足多久的消费？\n", encoding="utf-8")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "tools.bench", "--n", "25", "--repeats", "1", "--passes", "1"]
+    command += ["--baseline", str(ROOT)]  # this checkout as its own baseline: the comparison runs
     command += ["--corpus", str(FIXTURES / "chongqing-200.jsonl"), "--eval", str(evals), "--out", str(out)]
     done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600, check=True)
     assert "ours / floor" in done.stdout
@@ -28,4 +29,11 @@ def test_benchmark_runs_and_writes_json(tmp_path):
         assert report["queries"][name]["snippets"]["queries"] > 0
         assert report["stock-queries"]["and"][name]["no_snippets"]["p95"] is not None
     assert report["queries"]["rss_mb"] > 0 and report["machine"]["cores"] >= 1
-    assert set(report["ratios"]) >= {"rebuild_vs_floor", "stock_vs_rebuild"}
+    assert set(report["ratios"]) >= {"rebuild_vs_floor", "stock_vs_rebuild", "index_vs_baseline"}
+    assert report["baseline-rebuild"]["documents"] == 25
+    assert report["baseline-queries"]["questions"]["snippets"]["queries"] > 0
+    assert report["ratios"]["p95_keywords_snippets_vs_baseline"] is not None
+    kinds = report["rebuild"]["files_mb"]
+    assert {"postings", "terms", "stored"} <= set(kinds)
+    assert sum(kinds.values()) == pytest.approx(report["rebuild"]["index_mb"], abs=0.5)
+    assert "baseline index MB" in done.stdout

@@ -88,6 +88,27 @@ def _dir_mb(path: Path) -> float:
     return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
 
 
+#: Kinds of file of a generation, by how their names end (the first that fits).
+FILE_KINDS = (
+    ("postings", (".pst",)),
+    ("terms", (".trm",)),
+    ("stored", ("_stored.col", ".zdc")),
+    ("columns", (".col",)),
+    ("signatures", ("signatures.bin", "signatures.keys")),
+    ("suggestions", ("suggest.tsv",)),
+)
+
+
+def files_mb(generation: Path) -> dict[str, float]:
+    """MB of each kind of file of a generation (``other``: the rest)."""
+    sizes: dict[str, float] = {}
+    for path in generation.rglob("*"):
+        if path.is_file():
+            kind = next((k for k, ends in FILE_KINDS if path.name.endswith(ends)), "other")
+            sizes[kind] = sizes.get(kind, 0) + path.stat().st_size
+    return {kind: round(size / 1e6, 1) for kind, size in sorted(sizes.items())}
+
+
 def _percentiles(values: list[float]) -> dict:
     ordered = sorted(values)
 
@@ -203,6 +224,7 @@ def step_rebuild(args) -> dict:
         "documents": summary.indexed,
         "docs_per_second": round(summary.indexed / seconds, 1),
         "index_mb": _dir_mb(current_generation(target)),
+        "files_mb": files_mb(current_generation(target)),
         "workers": default_workers(),
         "worker_peak_rss_mb": round(children, 1),
         **_rss_mb(),
@@ -357,19 +379,29 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _run_step(name: str, args) -> dict:
-    """Run one step in a fresh Python process, so that its memory figures are its own."""
-    command = [sys.executable, "-m", "tools.bench", "--step", name, "--n", str(args.n), "--work", str(args.work)]
+def _run_step(name: str, args, checkout: Path | None = None) -> dict:
+    """Run one step in a fresh Python process, so that its memory figures are its own.
+
+    :param checkout: run the step of another checkout of this repository (its own code), in a
+        scratch folder of its own
+    """
+    work = args.work if checkout is None else args.work / "baseline"
+    command = [sys.executable, "-m", "tools.bench", "--step", name, "--n", str(args.n), "--work", str(work)]
     command += ["--corpus", str(args.corpus), "--eval", str(args.eval), "--passes", str(args.passes)]
+    env = child_env()
+    if checkout is not None:
+        work.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.work / "articles.jsonl", work / "articles.jsonl")
+        env["PYTHONPATH"] = str(checkout)
     load_before = _load()
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=child_env()).stdout
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=checkout).stdout
     result = json.loads(output.strip().splitlines()[-1])
     result["load_before"], result["load_after"] = load_before, _load()
     return result
 
 
-def _median_run(name: str, args, repeats: int) -> dict:
-    runs = [_run_step(name, args) for _ in range(repeats)]
+def _median_run(name: str, args, repeats: int, checkout: Path | None = None) -> dict:
+    runs = [_run_step(name, args, checkout) for _ in range(repeats)]
     best = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
     return {**best, "runs_seconds": [r["seconds"] for r in runs]}
 
@@ -392,6 +424,13 @@ def run(args) -> dict:
         report[name] = _median_run(name, args, repeats)
         _save(report, args)
     report["queries"] = _run_step("queries", args)
+    if args.baseline is not None:
+        # Another version of this code (today's, before a change) on the same articles, same run.
+        report["baseline"] = {"checkout": str(args.baseline)}
+        report["baseline-rebuild"] = _median_run("rebuild", args, args.repeats, args.baseline)
+        report["baseline-queries"] = _run_step("queries", args, args.baseline)
+        shutil.rmtree(args.work / "baseline", ignore_errors=True)
+        _save(report, args)
     if not args.skip_stock:
         report["stock-queries"] = _run_step("stock-queries", args)
     report["ratios"] = ratios(report)
@@ -410,6 +449,15 @@ def _save(report: dict, args) -> Path:
 def ratios(report: dict) -> dict:
     floor, ours = report["floor"]["seconds"], report["rebuild"]["seconds"]
     out = {"rebuild_vs_floor": round(ours / floor, 3)}
+    if "baseline-queries" in report:
+        base = report["baseline-rebuild"]
+        out["baseline_rebuild_vs_floor"] = round(base["seconds"] / floor, 3)
+        out["index_vs_baseline"] = round(report["rebuild"]["index_mb"] / base["index_mb"], 3)
+        for name in ("keywords", "questions"):
+            for kind in ("snippets", "no_snippets"):
+                theirs = report["baseline-queries"][name][kind]["p95"]
+                mine = report["queries"][name][kind]["p95"]
+                out[f"p95_{name}_{kind}_vs_baseline"] = round(mine / theirs, 3) if theirs else None
     if "stock-build" not in report:
         return out
     out["stock_vs_rebuild"] = round(report["stock-build"]["seconds"] / ours, 2)
@@ -436,17 +484,23 @@ def table(report: dict) -> str:
     lines.append(f"{'jieba.cut alone, 1 process (floor)':<34}{floor['seconds']:>10}")
     for label, key in (
         ("ours (" + str(report["rebuild"].get("workers")) + " workers)", "rebuild"),
+        ("baseline (another checkout)", "baseline-rebuild"),
         ("stock", "stock-build"),
     ):
         if key not in report:
             continue
         r = report[key]
         peak = r.get("peak_rss_mb")
-        if key == "rebuild":
+        if key in ("rebuild", "baseline-rebuild"):
             peak = f"{peak}+{r['worker_peak_rss_mb']}"
         lines.append(f"{label:<34}{r['seconds']:>10}{r['docs_per_second']:>10}{r['index_mb']:>10}{peak!s:>16}")
     ratio = report["ratios"]
     stock = report.get("stock-queries")
+    baseline = report.get("baseline-queries")
+    for key in ("rebuild", "baseline-rebuild"):
+        if "files_mb" in report.get(key, {}):
+            kinds = ", ".join(f"{kind} {mb}" for kind, mb in report[key]["files_mb"].items())
+            lines.append(f"  {key.replace('-rebuild', '')} index MB: {kinds}")
     lines += [
         f"ours / floor = {ratio['rebuild_vs_floor']}   stock / ours = {ratio.get('stock_vs_rebuild', '-')}",
         "",
@@ -456,6 +510,10 @@ def table(report: dict) -> str:
         for kind in ("snippets", "no_snippets"):
             p = report["queries"][name][kind]
             lines.append(f"{'ours ' + name + ', ' + kind.replace('_', ' '):<40}{p['p50']:>8}{p['p95']:>8}{p['p99']:>8}")
+            if baseline:
+                b = baseline[name][kind]
+                label = f"baseline {name}, {kind.replace('_', ' ')}"
+                lines.append(f"{label:<40}{b['p50']:>8}{b['p95']:>8}{b['p99']:>8}")
             for grouping in ("and", "or") if stock else ():
                 s = stock[grouping][name][kind]
                 label = f"stock {grouping.upper()} {name}, {kind.replace('_', ' ')}"
@@ -465,10 +523,11 @@ def table(report: dict) -> str:
         f"{'ours, a repeated query (cache)':<40}{cached['p50']:>8}{cached['p95']:>8}{cached['p99']:>8}",
         "",
         f"serving process: ours {report['queries']['rss_mb']} MB resident (peak {report['queries']['peak_rss_mb']})"
+        + (f", baseline {baseline['rss_mb']} MB (peak {baseline['peak_rss_mb']})" if baseline else "")
         + (f", stock {stock['rss_mb']} MB (peak {stock['peak_rss_mb']})" if stock else ""),
     ]
     for key, value in ratio.items():
-        if key.startswith("p95"):
+        if key.startswith(("p95", "index", "baseline")):
             lines.append(f"  {key}: {value}")
     return "\n".join(lines)
 
@@ -511,12 +570,18 @@ def table(report: dict) -> str:
 @click.option("--passes", default=3, show_default=True, type=click.IntRange(1), help="Runs of each query (median).")
 @click.option("--skip-stock", is_flag=True, help="Leave out the slow stock setup.")
 @click.option(
+    "--baseline",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Another checkout of this repository (say, main before a change): its rebuild and queries "
+    "are timed too, in the same run, and compared.",
+)
+@click.option(
     "--report",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Only print the table of an earlier run's JSON.",
 )
 @click.option("--step", type=click.Choice(sorted(STEPS)), hidden=True)
-def main(corpus, eval_dir, n, out, work, repeats, stock_repeats, passes, skip_stock, report, step):
+def main(corpus, eval_dir, n, out, work, repeats, stock_repeats, passes, skip_stock, baseline, report, step):
     """Time our rebuild and queries against jieba alone and the tutorial Whoosh + jieba setup.
 
     Over the first N articles of the corpus, each step in a fresh process: jieba alone (the floor
@@ -544,6 +609,7 @@ def main(corpus, eval_dir, n, out, work, repeats, stock_repeats, passes, skip_st
         stock_repeats=stock_repeats,
         passes=passes,
         skip_stock=skip_stock,
+        baseline=baseline.resolve() if baseline else None,
     )
     if step:
         click.echo(json.dumps(STEPS[step](args)))

@@ -9,7 +9,7 @@ import logging
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search import IndexNotFound, QueryError, SearchError
+from search import IndexNotFound, IndexOutdated, QueryError, SearchError
 from search.query import MAX_QUERY_LENGTH
 
 from .params import BadParameter, SearchParams
@@ -64,6 +64,16 @@ def install(app: Flask) -> None:
     @app.errorhandler(QueryError)
     def bad_query(error: QueryError):
         return _error(400, "这个查询无法执行", str(error), param="q", detail=str(error))
+
+    @app.errorhandler(IndexOutdated)
+    def outdated_index(error: IndexOutdated):
+        log.error("%s", error)
+        return _error(
+            503,
+            "索引需要重建，请稍后再试",
+            "the index was written by an older version: rebuild needed",
+            detail=error.reason,
+        )
 
     @app.errorhandler(IndexNotFound)
     def no_index(error: IndexNotFound):
