@@ -19,8 +19,9 @@ from search.query import MAX_CLAUSES, parse
 from search.timelimit import Budget
 
 LIMIT = 0.05
-#: What a search may take beyond its limit: the page's snippets, the parse, a busy machine.
-MARGIN = 1.0
+#: What a search may take beyond its limit: the parse, the page's snippets. Measured as this
+#: thread's CPU time, which a busy machine does not stretch (the searches run in this thread).
+MARGIN = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +57,12 @@ def shapes(words: list[str]):
 @given(data=st.data())
 def test_hostile_queries_answer_within_the_limit_or_are_refused(hurried, common, data):
     query = data.draw(shapes(common))
-    started = time.monotonic()
+    started = time.thread_time()
     try:
         page = hurried.search(query, facets=True)
     except QueryError:
         return
-    took = time.monotonic() - started
+    took = time.thread_time() - started
     assert took < LIMIT + MARGIN, (query, took)
     assert page.partial or page.total_exact or page.total >= len(page.hits)
 
