@@ -145,7 +145,9 @@ def _most_first(names: list[str], counts: np.ndarray) -> tuple[FacetValue, ...]:
     return tuple(FacetValue(name, -n) for n, name in order)
 
 
-def within(searcher, query, filters: tuple, budget: Budget, partial: bool, columns: Columns | None = None) -> tuple[dict, bool]:
+def within(
+    searcher, query, filters: tuple, budget: Budget, partial: bool, columns: Columns | None = None
+) -> tuple[dict, bool]:
     """:func:`count` within ``budget``: ``(facets, partial)``; out of time (or when the search
     itself was), every facet is empty."""
     try:
