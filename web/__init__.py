@@ -75,13 +75,14 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config["TIME_LIMIT"] = max(0.0, float(app.config["TIME_LIMIT"] or 0)) or None
     app.extensions["news_search"] = NewsIndex(app.config["INDEX"], time_limit=app.config["TIME_LIMIT"])
 
-    from . import errors, filters, views
+    from . import compress, errors, filters, views
 
     app.register_blueprint(views.bp)
     errors.install(app)
     filters.install(app)
     app.context_processor(lambda: {"site_name": app.config["SITE_NAME"], "tagline": app.config["TAGLINE"]})
     app.after_request(_security_headers)
+    compress.install(app)
     return app
 
 
