@@ -71,11 +71,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
+def serve(*args: str, timeout: float = 120.0, root: Path = ROOT, env: dict | None = None) -> Iterator[Server]:
     """Start ``news-search serve --port 0 ARGS`` and yield it once it listens; stop it afterwards.
 
     The port is the one the server reports ("Listening on http://127.0.0.1:PORT/"), so there is
-    no race for a free port.
+    no race for a free port. ``root``: the checkout whose code runs (another version's, for a
+    benchmark); ``env``: variables added to the environment.
     """
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "stderr.txt"
@@ -85,7 +86,7 @@ def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=err,
-                env=child_env(),
+                env={**(child_env() if root == ROOT else dict(os.environ, PYTHONPATH=str(root))), **(env or {})},
                 cwd=tmp,
             )
         try:
