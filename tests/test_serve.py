@@ -13,6 +13,8 @@ from urllib.request import urlopen
 
 import pytest
 
+from search.query import MAX_QUERY_LENGTH
+
 from .helpers import child_env, serve, wait_for_workers, write_jsonl
 
 
@@ -143,6 +145,9 @@ def test_gunicorn_workers_each_open_the_index_and_all_answer(index_dir):
             assert set(pool.map(status_of, urls)) == {200}
         used = {pid: cpu_ticks(pid) - before[pid] for pid in pids}
         assert all(ticks > 0 for ticks in used.values()), used
+        # The longest query the app takes, in Chinese (9 bytes a character in the URL), reaches it.
+        longest = search_url(server, "重庆" * (MAX_QUERY_LENGTH // 2))
+        assert len(longest) > 4500 and status_of(longest) == 200
 
 
 @pytest.mark.slow

@@ -1,29 +1,32 @@
 """The serving benchmark: ``python -m tools.bench_serve [--index DIR] [--eval DIR] [--baseline REF]``.
 
-In one run, on one index, it starts the real ``news-search serve`` three times in turn -- the
-``--baseline`` version's (default ``main``: the code as it was, unpacked from git), then ours with
-``--workers 1`` and with ``--workers 2`` -- and for each one measures:
+In one run, on one index, it starts the real ``news-search serve`` three times side by side -- the
+``--baseline`` version's (default ``main``: the code as it was, unpacked from git, served as it
+served by default), then ours with ``--workers 1`` and with ``--workers 2`` -- and measures:
 
-* **load**: locust, headless, ``--clients`` users (default 8) for ``--seconds`` (default 60), each
-  asking for result pages of the dev questions and keywords (a random query, a random page 1-3)
-  as fast as answers come: requests per second, p50, p95, errors;
 * **one client**: every dev query's first result page, one after the other: p50 and p95, beside
   the library's own (``NewsIndex.search``, same queries, with snippets, no page cache) measured in
-  this process before any server starts;
-* **memory**: resident memory (RSS, and PSS, which counts shared pages once) of the server's
-  processes after the load;
-* **page weight**: the size of every dev query's first result page, as sent and gzip-compressed.
+  this process before any server starts; and the **page weight**, as sent and gzip-compressed;
+* **load**: locust, headless, ``--clients`` users (default 8) asking for result pages of the dev
+  questions and keywords (a random query, a random page 1-3) as fast as answers come, for
+  ``--seconds`` (default 60) per server, cut in ``--rounds`` turns taken in rotation so that every
+  server meets the same changes in the machine's other load: requests per second, p50, p95,
+  errors, and the cores the server's processes used meanwhile;
+* **memory**: resident memory (RSS, and PSS, which counts shared pages once) of each server's
+  processes after the load.
 
 Our servers run with ``NEWS_SEARCH_PAGE_CACHE=0`` (no kept pages: each request searches); the
 baseline keeps its page cache, so a repeated page costs it less, never more. locust runs on the
-same machine as the server and takes CPU from it, alike for every server. Ratios compare figures
-of this one run; the table is printed and written to ``DIR/serve.json`` with the load averages.
+same machine and takes CPU from the servers, alike for each. Ratios compare figures of this one
+run; the table is printed and written to ``DIR/serve.json`` with the load averages.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import gzip
 import json
+import math
 import os
 import platform
 import random
@@ -33,6 +36,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -102,25 +106,26 @@ def library_latency(index: str, queries: list[str]) -> dict:
     return {"p50_ms": statistics.median(took), "p95_ms": percentile(took, 0.95)}
 
 
-def fetch(url: str, compressed: bool = False) -> tuple[int, bytes, float]:
-    """GET ``url``: the status, the body as sent, and the milliseconds it took."""
-    request = Request(url, headers={"Accept-Encoding": "gzip"} if compressed else {})
+def fetch(url: str) -> tuple[int, bytes, bytes, float]:
+    """GET ``url`` as a browser would (gzip accepted): the status, the body as sent, the body, and
+    the milliseconds it took."""
     started = time.perf_counter()
-    with urlopen(request, timeout=120) as response:
-        body = response.read()
-        return response.status, body, (time.perf_counter() - started) * 1000
+    with urlopen(Request(url, headers={"Accept-Encoding": "gzip"}), timeout=120) as response:
+        sent = response.read()
+        took = (time.perf_counter() - started) * 1000
+        body = gzip.decompress(sent) if response.headers.get("Content-Encoding") == "gzip" else sent
+        return response.status, sent, body, took
 
 
 def one_client(url: str, queries: list[str]) -> dict:
     """Every query's first result page, one after the other: latency and weight."""
     took, sizes, packed = [], [], []
     for query in queries:
-        status, body, ms = fetch(f"{url}/search?q={quote(query)}")
+        status, sent, body, ms = fetch(f"{url}/search?q={quote(query)}")
         assert status == 200, (query, status)
         took.append(ms)
         sizes.append(len(body))
-        _, small, _ = fetch(f"{url}/search?q={quote(query)}", compressed=True)
-        packed.append(len(small))
+        packed.append(len(sent))
     return {
         "p50_ms": statistics.median(took),
         "p95_ms": percentile(took, 0.95),
@@ -132,31 +137,44 @@ def one_client(url: str, queries: list[str]) -> dict:
     }
 
 
-def load(url: str, queries_file: Path, clients: int, seconds: int, seed: int, work: Path) -> dict:
-    """locust, headless: ``clients`` users for ``seconds``; its aggregated figures."""
+def load(url: str, queries_file: Path, clients: int, seconds: float, seed: int, work: Path) -> dict:
+    """locust, headless: ``clients`` users for ``seconds``; requests, errors and the response
+    times (a histogram: milliseconds, rounded as locust does, to counts)."""
     locustfile = work / "locustfile.py"
     locustfile.write_text(LOCUSTFILE, encoding="utf-8")
-    prefix = work / f"locust-{seed}"
+    report = work / f"locust-{seed}.json"
     subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--users", str(clients),
-            "--spawn-rate", str(clients), "--run-time", f"{seconds}s", "--host", url, "--csv", str(prefix),
-            "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
+            "--spawn-rate", str(clients), "--run-time", f"{seconds:g}s", "--host", url,
+            "--json-file", str(report.with_suffix("")), "--only-summary", "--loglevel", "WARNING",
+            "--exit-code-on-error", "0",
         ],
         env=dict(os.environ, BENCH_QUERIES=str(queries_file), BENCH_SEED=str(seed)),
         check=True,
         cwd=work,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    with open(f"{prefix}_stats.csv", encoding="utf-8") as stats:
-        row = next(r for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
+    stats = json.loads(report.read_text(encoding="utf-8"))
+    times: Counter[float] = Counter()
+    for entry in stats:
+        times.update({float(ms): n for ms, n in entry["response_times"].items()})
     return {
-        "requests": int(row["Request Count"]),
-        "errors": int(row["Failure Count"]),
-        "rps": float(row["Requests/s"]),
-        "p50_ms": float(row["50%"]),
-        "p95_ms": float(row["95%"]),
+        "requests": sum(entry["num_requests"] for entry in stats),
+        "errors": sum(entry["num_failures"] for entry in stats),
+        "times": times,
     }
+
+
+def histogram_percentile(times: Counter, share: float) -> float:
+    """The ``share`` percentile of a histogram of response times."""
+    total, seen = sum(times.values()), 0
+    for ms in sorted(times):
+        seen += times[ms]
+        if seen >= share * total:
+            return ms
+    return math.nan
 
 
 def memory(pid: int) -> dict:
@@ -171,10 +189,10 @@ def memory(pid: int) -> dict:
     return {"rss_mb": round(rss, 1), "pss_mb": round(pss, 1)}
 
 
-def server_memory(server, workers: int | None) -> dict:
-    pids = wait_for_workers(server, workers) if workers else []
-    processes = {"master" if workers else "server": memory(server.process.pid)}
-    for n, pid in enumerate(pids, 1):
+def server_memory(pids: list[int], workers: int | None) -> dict:
+    """The memory of a server's processes (``pids``: the first is the server or gunicorn's master)."""
+    processes = {"master" if workers else "server": memory(pids[0])}
+    for n, pid in enumerate(pids[1:], 1):
         processes[f"worker {n}"] = memory(pid)
     return {
         "processes": processes,
@@ -192,23 +210,34 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure(name, args, root, env, workers, index, queries, queries_file, options, work) -> dict:
-    click.echo(f"{name}: starting", err=True)
-    with serve("--index", index, *args, timeout=600, root=root, env=env) as server:
-        if workers:
-            wait_for_workers(server, workers)
-        for query in queries[:4]:  # every worker answers once before the clock starts
-            fetch(f"{server.url}/search?q={quote(query)}")
-        single = one_client(server.url, queries)
-        click.echo(f"{name}: one client p95 {single['p95_ms']:.0f} ms; load for {options['seconds']} s", err=True)
-        pids = [server.process.pid, *(wait_for_workers(server, workers) if workers else [])]
-        used, load_before = cpu_seconds(pids), os.getloadavg()[0]
-        loaded = load(server.url, queries_file, options["clients"], options["seconds"], options["seed"], work)
-        # How many cores the server had: a busy machine gives fewer than it has.
-        loaded["cores_used"] = round((cpu_seconds(pids) - used) / options["seconds"], 2)
-        loaded["load_average"] = [load_before, os.getloadavg()[0]]
-        held = server_memory(server, workers)
-    return {"name": name, "one_client": single, "load": loaded, "memory": held}
+def under_load(servers: list[dict], queries_file: Path, options: dict, work: Path) -> None:
+    """Each server loaded by locust for ``seconds`` in all, in ``rounds`` turns taken in rotation,
+    so that every one meets the same changes in the machine's other load."""
+    rounds, seconds = options["rounds"], options["seconds"]
+    totals = {id(s): {"requests": 0, "errors": 0, "times": Counter(), "cpu": 0.0, "load": []} for s in servers}
+    for turn in range(rounds):
+        for server in servers[turn % len(servers) :] + servers[: turn % len(servers)]:
+            click.echo(f"{server['name']}: load, round {turn + 1} of {rounds}", err=True)
+            total = totals[id(server)]
+            used = cpu_seconds(server["pids"])
+            total["load"].append(os.getloadavg()[0])
+            got = load(server["url"], queries_file, options["clients"], seconds / rounds, options["seed"] + turn, work)
+            total["cpu"] += cpu_seconds(server["pids"]) - used
+            total["requests"] += got["requests"]
+            total["errors"] += got["errors"]
+            total["times"].update(got["times"])
+    for server in servers:
+        total = totals[id(server)]
+        server["load"] = {
+            "requests": total["requests"],
+            "errors": total["errors"],
+            "rps": total["requests"] / seconds,
+            "p50_ms": histogram_percentile(total["times"], 0.50),
+            "p95_ms": histogram_percentile(total["times"], 0.95),
+            # How many cores the server had: a busy machine gives fewer than it has.
+            "cores_used": round(total["cpu"] / seconds, 2),
+            "load_average_1min": total["load"],
+        }
 
 
 @click.command()
@@ -218,14 +247,15 @@ def measure(name, args, root, env, workers, index, queries, queries_file, option
 )
 @click.option("--baseline", default="main", show_default=True, help="The git ref of the code to compare with.")
 @click.option("--clients", default=8, show_default=True, type=click.IntRange(1))
-@click.option("--seconds", default=60, show_default=True, type=click.IntRange(1))
+@click.option("--seconds", default=60, show_default=True, type=click.IntRange(1), help="Load time per server.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1), help="Turns the load time is cut in.")
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--out", default="docs/benchmarks", show_default=True, type=Path)
-def main(index, eval_dir, baseline, clients, seconds, seed, out):
+def main(index, eval_dir, baseline, clients, seconds, rounds, seed, out):
     """Measure news-search serve: throughput under load, one-client latency, memory, page weight."""
     queries = read_queries(eval_dir)
     random.Random(seed).shuffle(queries)
-    options = {"clients": clients, "seconds": seconds, "seed": seed}
+    options = {"clients": clients, "seconds": seconds, "rounds": rounds, "seed": seed}
     started = datetime.now(UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -236,11 +266,26 @@ def main(index, eval_dir, baseline, clients, seconds, seed, out):
         library = library_latency(index, queries)
         base = unpack(baseline, work / "baseline")
         no_cache = {"NEWS_SEARCH_PAGE_CACHE": "0"}
-        runs = [
-            measure(f"{baseline} (its default serve)", [], base, {}, None, index, queries, queries_file, options, work),
-            measure("--workers 1", ["--workers", "1"], ROOT, no_cache, 1, index, queries, queries_file, options, work),
-            measure("--workers 2", ["--workers", "2"], ROOT, no_cache, 2, index, queries, queries_file, options, work),
+        configs = [
+            (f"{baseline} (its default serve)", [], base, {}, None),
+            ("--workers 1", ["--workers", "1"], ROOT, no_cache, 1),
+            ("--workers 2", ["--workers", "2"], ROOT, no_cache, 2),
         ]
+        with contextlib.ExitStack() as stack:
+            runs = []
+            for name, args, root, env, workers in configs:
+                click.echo(f"{name}: starting, then one client over every query", err=True)
+                server = stack.enter_context(serve("--index", index, *args, timeout=600, root=root, env=env))
+                pids = [server.process.pid, *(wait_for_workers(server, workers) if workers else [])]
+                for query in queries[:4]:  # every worker answers once before the clock starts
+                    fetch(f"{server.url}/search?q={quote(query)}")
+                runs.append(
+                    {"name": name, "url": server.url, "pids": pids, "one_client": one_client(server.url, queries)}
+                )
+            under_load(runs, queries_file, options, work)
+            for run, (_, _, _, _, workers) in zip(runs, configs, strict=True):
+                run["memory"] = server_memory(run.pop("pids"), workers)
+                del run["url"]
     today, one, two = (run["load"]["rps"] for run in runs)
     result = {
         "started": started,

@@ -13,13 +13,14 @@ index is complete, exactly the articles (ids and content hashes) of the version 
 version after, never a mix, that it can be searched, and that the same writer run again finishes
 and leaves nothing behind.
 
-**Load run.** It starts ``news-search serve`` (waitress) on the index, keeps ``--clients`` threads
-sending requests for ``--load-seconds`` (result pages, the JSON API, article pages, the front page,
-health checks, and hostile ones: markup, NUL bytes, unbalanced syntax, 10,000-character queries,
-absurd pages; each kind has the status it must get), while one writer rebuilds and updates the index
-in turn and a second one tries to update it with a short wait (it must either succeed or be told
-the index is locked). It counts requests by status, errors by kind (5xx, connection errors, wrong
-statuses), latency percentiles, and checks that the server ends serving the last generation.
+**Load run.** It starts ``news-search serve`` (gunicorn, one worker per core) on the index, keeps
+``--clients`` threads sending requests for ``--load-seconds`` (result pages, the JSON API, article
+pages, the front page, health checks, and hostile ones: markup, NUL bytes, unbalanced syntax,
+10,000-character queries, absurd pages; each kind has the status it must get), while one writer
+rebuilds and updates the index in turn and a second one tries to update it with a short wait (it
+must either succeed or be told the index is locked). It counts requests by status, errors by kind
+(5xx, connection errors, wrong statuses), latency percentiles, and checks that the server ends
+serving the last generation.
 
 **Update against rebuild** (``--update-bench``): the seconds of a rebuild, of an update with 10
 articles changed or new, and of an update with nothing to do, on the same index in the same run.

@@ -87,6 +87,9 @@ def run_gunicorn(
         "timeout": WORKER_TIMEOUT,
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "proc_name": "news-search",
+        # The longest request line gunicorn takes (its default, 4094 bytes, is less than a query
+        # of 500 Chinese characters percent-encoded); a longer one gets gunicorn's own 400.
+        "limit_request_line": 8190,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",
