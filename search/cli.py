@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import click
 
 from . import timeline
+from .analysis import segment
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
@@ -388,6 +389,9 @@ def serve(index_dir, host, port, sources, workers, threads, server_name):
         f"{'s' if workers > 1 else ''} of {threads} thread{'s' if threads > 1 else ''} (Ctrl-C to stop)",
         err=True,
     )
+    # The segmenter's dictionaries (no open files) are loaded once here, before the workers are
+    # forked, so that the workers share their memory instead of each loading its own copy.
+    segment("重庆")
     server.run_gunicorn(lambda: create_app(config), warm_up, host, port, workers, threads, announce)
 
 
