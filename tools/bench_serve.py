@@ -327,12 +327,12 @@ def table(result: dict) -> str:
             f"{single['page_bytes_median'] / 1000:.1f} | {single['page_bytes_sent_max'] / 1000:.1f} / "
             f"{single['page_bytes_sent_median'] / 1000:.1f} |"
         )
-    ratios = result["ratios"]
+    ratios = {name: "n/a" if value is None else f"{value:.2f}x" for name, value in result["ratios"].items()}
     lines += [
         "",
-        f"2 workers / 1 worker: {ratios['two_workers_vs_one']:.2f}x req/s; 2 workers / baseline: "
-        f"{ratios['two_workers_vs_baseline']:.2f}x req/s; page p95 / library p95: "
-        f"{ratios['page_p95_vs_library_p95']:.2f}x",
+        f"2 workers / 1 worker: {ratios['two_workers_vs_one']} req/s; 2 workers / baseline: "
+        f"{ratios['two_workers_vs_baseline']} req/s; page p95 / library p95: "
+        f"{ratios['page_p95_vs_library_p95']}",
         f"load average before {result['load_average']['before']}, after {result['load_average']['after']}",
     ]
     for run in result["runs"]:
