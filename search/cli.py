@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import click
 
 from . import timeline
+from .analysis import segment
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
@@ -352,35 +353,61 @@ def suggest_command(text, index_dir, limit, as_json):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @_sources_option("Where to build the index from if there is none yet (repeatable). Default: seeds/.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
-def serve(index_dir, host, port, sources, threads):
-    """Serve the search page and the JSON API with waitress (a production WSGI server).
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes, each with its own copy of the index open (gunicorn). Default: one per core.",
+)
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
+@click.option(
+    "--server",
+    "server_name",
+    type=click.Choice(["auto", "gunicorn", "waitress"]),
+    default="auto",
+    show_default=True,
+    help="gunicorn (Linux and other Unix: several processes) or waitress (one process, threads only; "
+    "--workers is ignored). auto: gunicorn where it can run, else waitress.",
+)
+def serve(index_dir, host, port, sources, workers, threads, server_name):
+    """Serve the search page and the JSON API.
 
-    If the index directory holds no index yet, it is first built from the sources.
+    With gunicorn (the default on Linux and other Unix), --workers processes each search on their
+    own core; a worker that dies is replaced, SIGTERM lets the requests in flight finish. Where
+    gunicorn cannot run (Windows), waitress serves from one process with --threads threads.
+    Every worker serves a rebuilt index without a restart. If the index directory holds no index
+    yet, it is first built from the sources.
     """
-    import waitress
-
-    from web import create_app, warm_up
+    from web import create_app, server, warm_up
 
     if current_generation(index_dir) is None:
         sources = list(sources) or list(DEFAULT_SOURCES)
         click.echo(f"No index in {index_dir}/ yet: building it from {', '.join(sources)} ...", err=True)
         summary = _rebuild(sources, index_dir, strict=False, silent=False)
         click.echo(f"{_indexed(summary)} ({len(summary.skipped)} skipped)", err=True)
-    app = create_app({"INDEX": index_dir})
-    documents = warm_up(app)
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="")  # no Server banner
-    click.echo(f"Serving {documents} articles from {index_dir}/ (Ctrl-C to stop)", err=True)
-    listening = getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]
-    for address, bound in listening:
-        address = f"[{address}]" if ":" in address else address
-        click.echo(f"Listening on http://{address}:{bound}/")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    if server_name == "auto":
+        server_name = "gunicorn" if server.gunicorn_available() else "waitress"
+    elif server_name == "gunicorn" and not server.gunicorn_available():
+        raise click.UsageError("gunicorn cannot run here (it needs Unix); use --server waitress")
+    config = {"INDEX": index_dir}
+    with NewsIndex.open(index_dir) as index:  # the index is readable before any worker starts
+        documents = index.doc_count
+    announce = server.announce_to()
+    if server_name == "waitress":
+        app = create_app(config)
+        documents = warm_up(app)
+        click.echo(f"Serving {documents} articles from {index_dir}/ with waitress (Ctrl-C to stop)", err=True)
+        server.run_waitress(app, host, port, threads, announce)
+        return
+    workers = workers or server.cores()
+    click.echo(
+        f"Serving {documents} articles from {index_dir}/ with gunicorn, {workers} worker"
+        f"{'s' if workers > 1 else ''} of {threads} thread{'s' if threads > 1 else ''} (Ctrl-C to stop)",
+        err=True,
+    )
+    # The segmenter's dictionaries (no open files) are loaded once here, before the workers are
+    # forked, so that the workers share their memory instead of each loading its own copy.
+    segment("重庆")
+    server.run_gunicorn(lambda: create_app(config), warm_up, host, port, workers, threads, announce)
 
 
 @cli.command("eval")

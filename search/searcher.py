@@ -145,6 +145,21 @@ class NewsIndex:
                     sidecars[name] = value
         return value
 
+    def _columns(self, searcher) -> facet_counts.Columns:
+        """The facet columns of the index that ``searcher`` (this thread's) reads: read once per
+        generation and shared by every thread."""
+        held = getattr(self._local, "held", None)
+        ix = held[0] if held is not None and held[1] is searcher else None
+        kept = self._sidecars.get("columns")
+        if ix is None or kept is None or kept[0] is not ix:
+            with self._lock:
+                kept = self._sidecars.get("columns")
+                if ix is None or kept is None or kept[0] is not ix:
+                    kept = (ix, facet_counts.Columns(searcher.reader()))
+                    if ix is not None and ix is self._index:  # still the served generation
+                        self._sidecars["columns"] = kept
+        return kept[1]
+
     def copies(self) -> syndication.Copies:
         """The clusters of syndicated copies in the served generation."""
         return self._sidecar("copies", syndication.Copies.load)
@@ -177,13 +192,14 @@ class NewsIndex:
     def overview(self) -> dict:
         """:attr:`info` plus ``facets``: every article counted by source and by year (for a front
         page); computed once per generation."""
-        ix = self._whoosh()
+        self._whoosh()
         kept = self._sidecars  # replaced when a new generation is opened
         overview = kept.get("overview")
         if overview is None:  # two threads may both count it once; neither blocks the other
             overview = self.info
-            with ix.searcher() as searcher:
-                overview["facets"] = facet_counts.count(searcher, wq.Every(), None, None, None, None)
+            searcher = self._searcher()
+            columns = self._columns(searcher)
+            overview["facets"] = facet_counts.count(searcher, wq.Every(), None, None, None, None, columns=columns)
             kept["overview"] = overview
         return overview
 
@@ -445,7 +461,10 @@ class NewsIndex:
         )
         counts = {}
         if facets:
-            counts, partial = facet_counts.within(searcher, runnable, (start, end, source, canonical), budget, partial)
+            columns = self._columns(searcher)
+            counts, partial = facet_counts.within(
+                searcher, runnable, (start, end, source, canonical), budget, partial, columns=columns
+            )
         return SearchPage(
             query=parsed.text,
             total=total,

@@ -1,7 +1,8 @@
 """Helpers shared by the tests and the reliability drill (``tools/reliability.py``).
 
 The fixture files and the seed article's title, writing JSON Lines sources, the ids of a page of
-results, and running the real ``news-search serve`` (waitress) in a child process on a free port.
+results, and running the real ``news-search serve`` (gunicorn, or waitress with ``--server waitress``)
+in a child process on a free port, and the worker processes of such a server.
 Fixtures (the session index) live in ``conftest.py``; crafted articles in ``feature_cases.py``.
 """
 
@@ -70,11 +71,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
+def serve(*args: str, timeout: float = 120.0, root: Path = ROOT, env: dict | None = None) -> Iterator[Server]:
     """Start ``news-search serve --port 0 ARGS`` and yield it once it listens; stop it afterwards.
 
     The port is the one the server reports ("Listening on http://127.0.0.1:PORT/"), so there is
-    no race for a free port.
+    no race for a free port. ``root``: the checkout whose code runs (another version's, for a
+    benchmark); ``env``: variables added to the environment.
     """
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "stderr.txt"
@@ -84,7 +86,7 @@ def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=err,
-                env=child_env(),
+                env={**(child_env() if root == ROOT else dict(os.environ, PYTHONPATH=str(root))), **(env or {})},
                 cwd=tmp,
             )
         try:
@@ -98,6 +100,24 @@ def serve(*args: str, timeout: float = 120.0) -> Iterator[Server]:
                 process.kill()
                 process.wait(10)
             process.stdout.close()
+
+
+def workers(server: Server) -> list[int]:
+    """The process ids of a gunicorn server's workers (the children of its master process)."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sorted(int(child) for child in children)
+
+
+def wait_for_workers(server: Server, count: int, timeout: float = 60.0, other_than=()) -> list[int]:
+    """Wait until the server runs ``count`` workers (none of them in ``other_than``); their ids."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = workers(server)
+        if len(pids) == count and not set(pids) & set(other_than):
+            return pids
+        time.sleep(0.1)
+    raise TimeoutError(f"the server did not run {count} workers within {timeout:g} s: {server.stderr()}")
 
 
 def _wait_for_address(process: subprocess.Popen, log: Path, timeout: float) -> str:

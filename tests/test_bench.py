@@ -37,3 +37,24 @@ def test_benchmark_runs_and_writes_json(tmp_path):
     assert {"postings", "terms", "stored"} <= set(kinds)
     assert sum(kinds.values()) == pytest.approx(report["rebuild"]["index_mb"], abs=0.5)
     assert "baseline index MB" in done.stdout
+
+
+@pytest.mark.slow
+def test_serving_benchmark_runs_and_writes_json(tmp_path, index_dir):
+    evals = tmp_path / "eval"
+    evals.mkdir()
+    (evals / "keyword-queries-dev.tsv").write_text("k1\t重庆 轨道交通\nk2\t三峡\n", encoding="utf-8")
+    (evals / "queries-dev.tsv").write_text("q1\t重庆的粮食库存可以满足多久的消费？\n", encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "tools.bench_serve", "--index", str(index_dir), "--eval", str(evals)]
+    command += ["--baseline", "HEAD", "--seconds", "4", "--rounds", "1", "--clients", "2", "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600, check=True)
+    assert "2 workers / 1 worker" in done.stdout
+    report = json.loads((out / "serve.json").read_text(encoding="utf-8"))
+    assert [run["name"] for run in report["runs"]] == ["HEAD (its default serve)", "--workers 1", "--workers 2"]
+    for run in report["runs"]:
+        assert run["load"]["errors"] == 0
+        assert run["one_client"]["page_bytes_max"] > 1000 and run["memory"]["rss_mb"] > 0
+    assert sum(run["load"]["requests"] for run in report["runs"]) > 0
+    assert len(report["runs"][2]["memory"]["processes"]) == 3  # the master and two workers
+    assert report["library"]["p95_ms"] > 0 and report["ratios"]["page_p95_vs_library_p95"] > 0

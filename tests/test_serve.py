@@ -1,13 +1,21 @@
-"""``news-search serve``: the real waitress server in a subprocess."""
+"""``news-search serve``: the real server (gunicorn workers, or waitress) in a subprocess."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote
 from urllib.request import urlopen
 
 import pytest
 
-from .helpers import child_env, serve, write_jsonl
+from search.query import MAX_QUERY_LENGTH
+
+from .helpers import child_env, serve, wait_for_workers, write_jsonl
 
 
 def get_json(url: str) -> dict:
@@ -78,7 +86,7 @@ def test_running_server_serves_a_rebuilt_index_under_load(tmp_path):
         except HTTPError as error:
             return error.code
 
-    with serve("--index", str(index), "--threads", "4") as server:
+    with serve("--index", str(index), "--threads", "4", "--server", "waitress") as server:
         assert get_json(server.url + "/healthz")["documents"] == 20
         with ThreadPoolExecutor(max_workers=6) as pool:
             during = pool.map(status, range(60))
@@ -88,3 +96,147 @@ def test_running_server_serves_a_rebuilt_index_under_load(tmp_path):
         assert get_json(server.url + "/healthz")["documents"] == 30
         found = get_json(server.url + "/api/search?q=%E7%A0%81%E5%A4%B4&per_page=50")
         assert found["total"] == 30 and {hit["id"][:4] for hit in found["hits"]} == {"new-"}
+
+
+def cpu_ticks(pid: int) -> int:
+    """The CPU time a process has used (user and system), in clock ticks."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(after_name[11]) + int(after_name[12])
+
+
+def open_generations(pid: int) -> set[str]:
+    """The index generations (``gen-...``) a process has files open in."""
+    names = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        names.update(part for part in Path(target).parts if part.startswith("gen-"))
+    return names
+
+
+def status_of(url: str) -> int:
+    with urlopen(url, timeout=30) as response:
+        response.read()
+        return response.status
+
+
+def search_url(server, query: str, **params) -> str:
+    extra = "".join(f"&{key}={value}" for key, value in params.items())
+    return f"{server.url}/search?q={quote(query)}{extra}"
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_each_open_the_index_and_all_answer(index_dir):
+    with serve("--index", str(index_dir), "--workers", "2", "--threads", "2") as server:
+        pids = wait_for_workers(server, 2)
+        assert "with gunicorn, 2 workers of 2 threads" in server.stderr()
+        with urlopen(server.url + "/", timeout=10) as response:
+            assert response.headers["Server"] is None  # gunicorn's name is not sent either
+        generation = get_json(server.url + "/healthz")["generation"]
+        # Each worker opened the index itself, after the fork (warmed up before its first request).
+        for pid in pids:
+            assert open_generations(pid) == {generation}, pid
+        before = {pid: cpu_ticks(pid) for pid in pids}
+        # Pages not asked before (no cache), from 8 clients at once: both workers search.
+        urls = [search_url(server, word, page=page) for word in ("重庆", "发展", "经济") for page in range(1, 21)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert set(pool.map(status_of, urls)) == {200}
+        used = {pid: cpu_ticks(pid) - before[pid] for pid in pids}
+        assert all(ticks > 0 for ticks in used.values()), used
+        # The longest query the app takes, in Chinese (9 bytes a character in the URL), reaches it.
+        longest = search_url(server, "重庆" * (MAX_QUERY_LENGTH // 2))
+        assert len(longest) > 4500 and status_of(longest) == 200
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced(index_dir):
+    with serve("--index", str(index_dir), "--workers", "2", "--threads", "2") as server:
+        first, second = wait_for_workers(server, 2)
+        os.kill(first, signal.SIGKILL)
+        replaced = wait_for_workers(server, 2, other_than=[first])
+        assert second in replaced
+        newcomer = (set(replaced) - {second}).pop()
+        deadline = time.monotonic() + 60
+        while not open_generations(newcomer) and time.monotonic() < deadline:  # warming up
+            time.sleep(0.1)
+        assert open_generations(newcomer)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            urls = [search_url(server, "重庆", page=page) for page in range(1, 13)]
+            assert set(pool.map(status_of, urls)) == {200}
+        assert server.process.poll() is None
+
+
+@pytest.mark.slow
+def test_every_worker_serves_a_rebuilt_index(tmp_path):
+    from search import NewsIndex
+
+    old = [{"id": f"old-{i}", "title": f"旧闻{i}", "body": f"朝天门码头第{i}条旧闻。"} for i in range(20)]
+    new = [{"id": f"new-{i}", "title": f"新闻{i}", "body": f"朝天门码头第{i}条新闻。"} for i in range(30)]
+    index = tmp_path / "ix"
+    NewsIndex.rebuild([write_jsonl(tmp_path / "old.jsonl", old)], index)
+    with serve("--index", str(index), "--workers", "2", "--threads", "2") as server:
+        pids = wait_for_workers(server, 2)
+        NewsIndex.rebuild([write_jsonl(tmp_path / "new.jsonl", new)], index)
+        generation = NewsIndex.open(index).generation
+        urls = [search_url(server, "码头", page=1, per_page=50)] * 2 + [server.url + "/healthz"] * 40
+        deadline = time.monotonic() + 60
+        # Until every worker has answered since the rebuild (each then has the new generation open).
+        while not all(generation in open_generations(pid) for pid in pids) and time.monotonic() < deadline:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                assert set(pool.map(status_of, urls)) == {200}
+        assert all(generation in open_generations(pid) for pid in pids)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(get_json, [server.url + "/healthz"] * 40))
+        assert {(a["documents"], a["generation"]) for a in answers} == {(30, generation)}
+        assert wait_for_workers(server, 2) == pids  # no restart
+
+
+@pytest.mark.slow
+def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
+    import itertools
+
+    from search import NewsIndex
+
+    from .helpers import FIXTURES
+
+    # Enough articles for a search of many phrases of common words to take a while.
+    records = [json.loads(line) for line in (FIXTURES / "chongqing-200.jsonl").read_text(encoding="utf-8").splitlines()]
+    many = [dict(r, id=f"{r['id']}-{k}", body=f"{r['body']} 第{k}版") for k in range(10) for r in records]
+    index = tmp_path / "ix"
+    NewsIndex.rebuild([write_jsonl(tmp_path / "many.jsonl", many)], index)
+    common = ["重庆", "编辑", "记者", "工作", "重庆市", "责任", "进行", "通过", "相关", "开展"]
+    slow = " OR ".join(f'"{a} {b}"' for a, b in itertools.islice(itertools.permutations(common, 2), 16))
+    finished = {}
+
+    def ask(url):
+        with urlopen(url, timeout=60) as response:
+            finished["body"] = response.read()
+            finished["status"] = response.status
+        finished["at"] = time.monotonic()
+
+    with serve("--index", str(index), "--workers", "1", "--threads", "2") as server:
+        wait_for_workers(server, 1)
+        assert get_json(server.url + "/healthz")["status"] == "ok"  # the worker is warmed up
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            asked = pool.submit(ask, search_url(server, slow, per_page=50, collapse=0))
+            time.sleep(0.3)
+            stopped_at = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            asked.result()
+        assert finished["status"] == 200 and finished["body"].rstrip().endswith(b"</html>")
+        assert finished["at"] > stopped_at  # it was in flight when the server was told to stop
+        assert server.process.wait(60) == 0
+        assert "Shutting down" in server.stderr() or "Handling signal: term" in server.stderr()
+
+
+def test_serve_help_names_both_servers():
+    result = subprocess.run(
+        [sys.executable, "-m", "search.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=child_env(),
+    )
+    assert "--workers" in result.stdout and "waitress" in result.stdout and "gunicorn" in result.stdout

@@ -377,8 +377,12 @@ def test_configuration_from_the_environment(monkeypatch, index_dir):
     monkeypatch.setenv("NEWS_SEARCH_INDEX", str(index_dir))
     monkeypatch.setenv("NEWS_SEARCH_PER_PAGE", "3")
     monkeypatch.setenv("NEWS_SEARCH_SITE_NAME", "山城新闻")
+    monkeypatch.setenv("NEWS_SEARCH_PAGE_CACHE", "0")
     app = create_app()
     assert app.config["INDEX"] == str(index_dir) and app.config["PER_PAGE"] == 3
+    index = app.extensions["news_search"]
+    index.search("重庆")
+    assert not index._cache  # nothing kept
     page = text(app.test_client().get("/search?q=重庆"))
     assert len(doc_ids(page)) == 3 and "山城新闻" in page
     # A test config wins over the environment.

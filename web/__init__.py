@@ -19,7 +19,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from search import NewsIndex
 from search.generations import DEFAULT_INDEX
-from search.searcher import MAX_PER_PAGE
+from search.searcher import CACHE_SIZE, MAX_PER_PAGE
 from search.timelimit import TIME_LIMIT
 
 #: Settings and their defaults; each can be set as ``NEWS_SEARCH_<NAME>`` in the environment.
@@ -37,6 +37,8 @@ DEFAULTS = {
     # Seconds a search may run before it stops with the results found so far (flagged partial);
     # 0 or null: no limit.
     "TIME_LIMIT": TIME_LIMIT,
+    # Pages of results each process keeps for repeated searches (0: none).
+    "PAGE_CACHE": CACHE_SIZE,
 }
 
 
@@ -54,7 +56,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     """Build the app.
 
     :param config: settings that win over the defaults and the environment (``INDEX``, ``PER_PAGE``,
-        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, ``TIME_LIMIT``, and Flask's own
+        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, ``TIME_LIMIT``, ``PAGE_CACHE``, and Flask's own
         such as ``TESTING``)
     """
     app = Flask(__name__)
@@ -73,15 +75,19 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     # One index per process; NewsIndex opens nothing until the first search.
     app.config["TIME_LIMIT"] = max(0.0, float(app.config["TIME_LIMIT"] or 0)) or None
-    app.extensions["news_search"] = NewsIndex(app.config["INDEX"], time_limit=app.config["TIME_LIMIT"])
+    app.config["PAGE_CACHE"] = max(0, int(app.config["PAGE_CACHE"]))
+    app.extensions["news_search"] = NewsIndex(
+        app.config["INDEX"], time_limit=app.config["TIME_LIMIT"], cache_size=app.config["PAGE_CACHE"]
+    )
 
-    from . import errors, filters, views
+    from . import compress, errors, filters, views
 
     app.register_blueprint(views.bp)
     errors.install(app)
     filters.install(app)
     app.context_processor(lambda: {"site_name": app.config["SITE_NAME"], "tagline": app.config["TAGLINE"]})
     app.after_request(_security_headers)
+    compress.install(app)
     return app
 
 

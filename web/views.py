@@ -1,5 +1,5 @@
-"""Pages and JSON: ``/``, ``/search``, ``/article/<id>``, ``/api/search``, ``/api/suggest``,
-``/api/article/<id>``, ``/healthz``.
+"""Pages and JSON: ``/``, ``/search``, ``/search/<facet>`` (every value of a facet),
+``/article/<id>``, ``/api/search``, ``/api/suggest``, ``/api/article/<id>``, ``/healthz``.
 
 Each view is one library call plus parameter checking and rendering. Only the highlighter's output
 (``Hit.title_html``, ``Hit.snippet``, :meth:`NewsIndex.highlight`), which is
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.exceptions import NotFound
 
 from search import NewsIndex, StoredArticle, timeline
 from search.query import MAX_QUERY_LENGTH
@@ -23,8 +24,10 @@ from .suggestions import other_queries
 
 bp = Blueprint("web", __name__)
 
-#: Source and region values shown before "more" in the filter lists.
-SOURCES_SHOWN = 8
+#: Source, region and year values shown on a results page; the rest are on the facet's own page.
+FACETS_SHOWN = 10
+#: The facets with a page of their own (``/search/<name>``), and their headings.
+FACET_PAGES = {"source": "来源", "region": "地区", "year": "年份"}
 #: Suggestions offered while typing, at most.
 SUGGESTIONS = 8
 #: Related articles on an article page.
@@ -66,10 +69,24 @@ def search():
         result=result,
         suggestions=suggestions,
         pages=page_numbers(result.page, _last_page(result)),
-        sources_shown=SOURCES_SHOWN,
+        facets_shown=FACETS_SHOWN,
         chart=chart,
         copies_shown=any(hit.copies for hit in result.hits),
     )
+
+
+@bp.get("/search/<name>")
+def facet(name: str):
+    """Every value of one facet of a search, with its count: what "more" on a results page opens
+    (the results page shows the first :data:`FACETS_SHOWN`)."""
+    if name not in FACET_PAGES:
+        raise NotFound()
+    if not request.args.get("q", "").strip():
+        return redirect(url_for(".home"))
+    params = search_params(request.args)
+    # The results page's own search (the same page of hits), so that it is usually cached.
+    result = params.search(facets=True, budget=Budget(get_index().time_limit))
+    return render_template("facet.html", params=params, result=result, name=name, title=FACET_PAGES[name])
 
 
 def _last_page(result) -> int:
