@@ -10,7 +10,7 @@ The public Python API::
         print(hit.title, hit.date, hit.source)
 """
 
-from .errors import IndexLocked, IndexNotFound, QueryError, SearchError, SourceError
+from .errors import IndexLocked, IndexNotFound, QueryError, SearchError, SourceError, SourceUnavailable
 from .indexer import RebuildSummary, Skipped
 from .results import FacetValue, Hit, SearchPage, StoredArticle
 from .searcher import NewsIndex
@@ -30,6 +30,7 @@ __all__ = [
     "SearchPage",
     "Skipped",
     "SourceError",
+    "SourceUnavailable",
     "StoredArticle",
     "UpdateSummary",
 ]

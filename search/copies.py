@@ -1,8 +1,9 @@
 """Syndicated copies: the same story republished by several outlets, found at index time.
 
-Exact duplicates (the same body) are dropped while indexing (see the digest in
-:mod:`search.indexer`); this module finds *near* duplicates: a 新华社 story reprinted with another
-headline, a ``原标题：`` line, a dateline or an editor's name added, a paragraph cut. After a rebuild
+Only a re-read record is dropped while indexing (:class:`search.indexer.Distinct`); another
+outlet's copy is indexed with its own source, URL and date, whether its body is the same to the
+character or nearly so: a 新华社 story reprinted with another headline, a ``原标题：`` line, a
+dateline or an editor's name added, a paragraph cut. This module finds them all. After a rebuild
 has written its documents, :func:`write` takes the MinHash of each body's character 5-grams
 (datasketch; computed with :func:`signature` by the rebuild's workers, or by an update for the
 bodies it has not seen before), finds candidate pairs with MinHash LSH, keeps the pairs that were
@@ -41,8 +42,11 @@ THRESHOLD = 0.8
 CANDIDATE = 0.6
 #: Copies run within this many days of each other (when both are dated).
 WINDOW_DAYS = 3
-#: Bodies with fewer distinct 5-grams than this are never clustered.
+#: Bodies with fewer distinct 5-grams than this are never clustered as near copies.
 MIN_SHINGLES = 60
+#: Identical bodies (the same digest) of at least this many characters are copies however short
+#: (a brief run word for word by two outlets); shorter ones (a caption) are left apart.
+MIN_EXACT_CHARS = 20
 SHINGLE = 5
 NUM_PERM = 128
 #: Only the first this many characters of a body are compared (copies agree from the start; long
@@ -79,6 +83,16 @@ def _shingle_array(body: str):
     for k in range(SHINGLE):  # a polynomial hash of each window, vectorised
         hashed = hashed * np.uint64(1_000_003) + codes[k : k + count]
     return np.unique((hashed & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+
+
+#: The entry of a stored-article dict (:func:`write`) holding its :func:`exact_key`.
+EXACT_KEY = "exact"
+
+
+def exact_key(body: str, digest: str) -> str | None:
+    """The key identical copies share: the body's digest, when the body is long enough to be a
+    story rather than a caption (:data:`MIN_EXACT_CHARS`)."""
+    return digest if len("".join(body.split())) >= MIN_EXACT_CHARS else None
 
 
 def _identity(value):
@@ -139,6 +153,7 @@ def find_clusters(
     threshold: float = THRESHOLD,
     window_days: int = WINDOW_DAYS,
     signatures: Callable[[int], bytes | None] | None = None,
+    exact: Callable[[int], str | None] | None = None,
 ) -> list[list[int]]:
     """Clusters (lists of at least two document numbers, earliest first) of near-identical bodies.
 
@@ -151,12 +166,19 @@ def find_clusters(
     :param body_of: the body of a document, read again for the exact check (default: kept from
         ``articles``, which holds every body in memory)
     :param signatures: a document's :func:`signature`, computed beforehand (default: from its body)
+    :param exact: a document's :func:`exact_key` (the digest of a body long enough to be an exact
+        copy, else ``None``): documents with the same key are copies whatever their length
     """
     docnums: list[int] = []
     signed_rows: list[bytes] = []
     dates: dict[int, datetime | None] = {}
     kept: dict[int, str] = {}
+    same: dict[str, list[int]] = {}
     for docnum, body, published in articles:
+        key = exact(docnum) if exact is not None else None
+        if key:
+            same.setdefault(key, []).append(docnum)
+            dates[docnum] = published if published and published != datetime.min else None
         signed = signatures(docnum) if signatures is not None else signature(body)
         if signed is None:
             continue
@@ -175,7 +197,17 @@ def find_clusters(
             continue
         candidates.append((a, b))
 
-    parent = {docnum: docnum for docnum in docnums}
+    # Identical bodies: each with the next one of the same text in date order, within the window.
+    identical: set[tuple[int, int]] = set()
+    for group in same.values():
+        group.sort(key=lambda d: (dates[d] or datetime.max, d))
+        for a, b in zip(group, group[1:], strict=False):
+            day_a, day_b = dates[a], dates[b]
+            if not (day_a and day_b and abs((day_a - day_b).days) > window_days):
+                identical.add((min(a, b), max(a, b)))
+    candidates.extend(identical)
+    members = list(dict.fromkeys([*docnums, *(d for group in same.values() if len(group) > 1 for d in group)]))
+    parent = {docnum: docnum for docnum in members}
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -193,12 +225,15 @@ def find_clusters(
     for a, b in sorted(candidates):
         if root(a) == root(b):
             continue
+        if (a, b) in identical:
+            parent[root(b)] = root(a)
+            continue
         first, second = grams(a), grams(b)
         shared = len(first & second)
         if shared >= threshold * (len(first) + len(second) - shared):  # of the union
             parent[root(b)] = root(a)
     groups: dict[int, list[int]] = {}
-    for docnum in docnums:
+    for docnum in members:
         groups.setdefault(root(docnum), []).append(docnum)
     clusters = [g for g in groups.values() if len(g) > 1]
     for group in clusters:
@@ -249,21 +284,24 @@ def write(
 ) -> dict:
     """Find the copies among a generation's stored articles and write ``copies.json`` beside it.
 
-    :param stored_articles: ``(docnum, stored fields)`` of every document (bodies not needed)
+    :param stored_articles: ``(docnum, stored fields)`` of every document (bodies not needed; the
+        :func:`exact_key` under :data:`EXACT_KEY`)
     :param body_of: reads one document's body again (for the exact check of candidate pairs)
     :param fields: the schema module (field names)
     :param signatures: each document's :func:`signature`
     :returns: figures for the generation's metadata
     """
     info: dict[int, tuple[str, str, datetime | None]] = {}
+    keys: dict[int, str | None] = {}
 
     def bodies():
         for docnum, stored in stored_articles:
             published = stored.get(fields.PUBLISHED)
             info[docnum] = (stored.get(fields.ID_FIELD, ""), stored.get(fields.SOURCE, ""), published)
+            keys[docnum] = stored.get(EXACT_KEY)
             yield docnum, None, published
 
-    clusters = find_clusters(bodies(), body_of, signatures=signatures)
+    clusters = find_clusters(bodies(), body_of, signatures=signatures, exact=keys.get)
     data = {
         "documents": documents,
         "threshold": THRESHOLD,
@@ -413,11 +451,13 @@ def collapsing(child, copies: Copies, allow=None):
 
 
 __all__ = [
+    "EXACT_KEY",
     "Copies",
     "Member",
     "SIDECAR",
     "THRESHOLD",
     "collapsing",
+    "exact_key",
     "find_clusters",
     "search",
     "shingles",

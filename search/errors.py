@@ -39,5 +39,11 @@ class SourceError(SearchError):
         super().__init__(f"{where}: {reason}")
 
 
+class SourceUnavailable(SourceError):
+    """A source that cannot be read at all: a database that cannot be reached, a table or column
+    that does not exist, a TOML source file that describes no table. Unlike a broken file, it
+    stops the rebuild or update (reading on would lose all its articles); the served index is kept."""
+
+
 class IndexLocked(SearchError):
     """Another process is writing to the index."""

@@ -20,7 +20,8 @@ from . import schema as fields
 from .errors import SourceError
 from .generations import LOCK_TIMEOUT, building, clean_stale, publish, write_lock
 from .schema import build_schema
-from .sources import Article, read_sources, source_files
+from .sources import Article, Reading, read_sources, source_files
+from .sources.article import normalise_url
 from .writer import SegmentBuilder, chunk_chars_for, default_workers
 
 
@@ -106,6 +107,7 @@ def _known(article: Article) -> dict:
         fields.SOURCE: article.source,
         fields.PUBLISHED: article.published,
         fields.DIGEST: article.digest,
+        copies.EXACT_KEY: copies.exact_key(article.body, article.digest),
     }
 
 
@@ -117,18 +119,25 @@ def prepare(doc: dict) -> bytes | None:
 
 
 class Distinct:
-    """Which articles a rebuild (or an update) indexes: the same body met twice is indexed once,
-    and a second, different article under an id already taken gets an id its text makes stable."""
+    """Which articles a rebuild (or an update) indexes.
+
+    Only a true re-read is a duplicate: the same id with the same content, or the same record met
+    again (the same URL with the same content, e.g. one article in two exports). The same body
+    under another id or URL is another outlet's copy of the story: it is indexed with its own
+    source, URL and date, and grouped with the others (:mod:`search.copies`). A second, different
+    article under an id already taken gets an id its text makes stable."""
 
     def __init__(self):
         self.ids: set[str] = set()
-        self.bodies: set[str] = set()
+        #: :func:`record_keys` of every article admitted.
+        self.seen: set[tuple[str, str, str]] = set()
         #: Articles left out as duplicates so far.
         self.duplicates = 0
 
     def admit(self, article: Article) -> Article | None:
         """The article to index (perhaps under another id), or ``None`` for a duplicate."""
-        if article.digest in self.bodies:
+        keys = record_keys(article)
+        if any(key in self.seen for key in keys):
             self.duplicates += 1
             return None
         if article.id in self.ids:
@@ -138,8 +147,17 @@ class Distinct:
                 self.duplicates += 1
                 return None
         self.ids.add(article.id)
-        self.bodies.add(article.digest)
+        self.seen.update(keys)
+        self.seen.add(("id", article.id, article.digest))
         return article
+
+
+def record_keys(article: Article) -> list[tuple[str, str, str]]:
+    """What makes meeting ``article`` again a re-read: its id with its content, its URL with its content."""
+    keys = [("id", article.id, article.digest)]
+    if article.url:
+        keys.append(("url", normalise_url(article.url), article.digest))
+    return keys
 
 
 # Rebuild --------------------------------------------------------------------------------------------
@@ -157,6 +175,7 @@ def rebuild(
     fields: Mapping[str, str | Iterable[str]] | None = None,
     workers: int | None = None,
     chunk_chars: int | None = None,
+    follow_links: bool = False,
 ) -> RebuildSummary:
     """Index every article under ``sources`` into a new generation of ``index_dir`` and serve it.
 
@@ -167,7 +186,9 @@ def rebuild(
         process); the index is the same whatever the number
     :param chunk_chars: characters of text per chunk of work (default: from the sources' size)
     :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
+    :param follow_links: complete a feed entry that has only a summary from its article page
     :raises SourceError: in strict mode, or when nothing at all could be indexed
+    :raises SourceUnavailable: when a database source cannot be read at all (the index is kept)
     :raises IndexLocked: when another writer holds the index
     """
     started = time.perf_counter()
@@ -181,6 +202,7 @@ def rebuild(
         skipped.append(Skipped(error.path, error.reason, error.line))
 
     files = list(source_files(sources))
+    reading = Reading(follow_links=follow_links)
     if chunk_chars is None:
         chunk_chars = chunk_chars_for(sum(_size(path) for path in files))
     with write_lock(root, lock_timeout):
@@ -197,6 +219,7 @@ def rebuild(
                 default_workers() if workers is None else workers,
                 chunk_chars,
                 fields,
+                reading,
             )
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
@@ -207,6 +230,8 @@ def rebuild(
                 "documents": indexed,
                 "duplicates": duplicates,
                 "sources": sources,
+                # What the next update needs of databases (high-water marks) and feeds (ETag).
+                "source_state": reading.saved_state(),
                 "seconds": round(time.perf_counter() - started, 3),
                 **extras,
             }
@@ -240,6 +265,7 @@ def _write(
     workers: int,
     chunk_chars: int,
     fields: Mapping[str, str | Iterable[str]] | None = None,
+    reading: Reading | None = None,
 ) -> tuple[int, int]:
     distinct = Distinct()
     indexed = 0
@@ -259,7 +285,7 @@ def _write(
         count_fields=_SUGGESTED,
     ) as builder:
         for done, path in enumerate(files, 1):
-            for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields))):
+            for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields, reading=reading))):
                 builder.add(document(article, tag_regions=False))
                 built.stored.append(_known(article))
                 indexed += 1
@@ -275,6 +301,7 @@ def _write(
 __all__ = [
     "Distinct",
     "RebuildSummary",
+    "record_keys",
     "Skipped",
     "document",
     "rebuild",

@@ -195,6 +195,15 @@ def _field_lengths(reader, field: str) -> np.ndarray:
     return lengths
 
 
+def warm(reader, ranking: Ranking | None = None) -> None:
+    """Load what the first scored search of an index would: every segment's field lengths."""
+    ranking = ranking or RANKING
+    for leaf, _ in reader.leaf_readers():
+        for weight in ranking.fields:
+            if weight.name in leaf.schema:
+                _field_lengths(leaf, weight.name)
+
+
 class _Postings:
     """One term's postings in one segment: document numbers, frequencies, encoded positions."""
 

@@ -66,6 +66,8 @@ def _read(reader, known: dict[str, bytes | None]) -> tuple[list[tuple[int, dict]
         # An article stored without a digest (an index written by another version) has its own body signed.
         signature = known[digest] if digest and digest in known else copies.signature(stored.get(fields.BODY, ""))
         light = {name: stored.get(name) for name in (fields.ID_FIELD, fields.SOURCE, fields.PUBLISHED)}
+        exact = copies.exact_key(stored.get(fields.BODY, ""), digest) if digest else None
+        light[copies.EXACT_KEY] = exact
         articles.append((docnum, {**light, fields.TITLE: stored.get(fields.TITLE, ""), fields.DIGEST: digest}))
         signatures.append(signature)
     return articles, signatures

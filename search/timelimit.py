@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -28,22 +30,57 @@ EXACT_COUNT_LIMIT = 1_000
 
 
 class Budget:
-    """The time one search may spend, from when it was made; ``seconds`` falsy: no limit."""
+    """The time one request may spend, from when it was made; ``seconds`` falsy: no limit.
+
+    A request that is still searching after :data:`HEAVY_AFTER` seconds is a heavy one: it goes on
+    only while it holds one of the process's :data:`HEAVY_SLOTS` slots, and is otherwise out of
+    time at once (partial). A few costly searches then run to their limit while every other thread
+    stays free for cheap ones, whatever a crowd of costly queries arriving together does. A held
+    slot is given back by :meth:`close` (or when the budget is dropped).
+    """
 
     def __init__(self, seconds: float | None):
-        self.deadline = time.monotonic() + seconds if seconds else math.inf
+        self.started = time.monotonic()
+        self.deadline = self.started + seconds if seconds else math.inf
         #: Some part of a search stopped early for want of time (see :func:`time_up`).
         self.cut = False
+        self._slot: weakref.finalize | None = None
 
     @property
     def spent(self) -> bool:
-        """Whether the time is up."""
-        return time.monotonic() > self.deadline
+        """Whether the time is up (for a heavy request without a slot, it is)."""
+        now = time.monotonic()
+        if now > self.deadline:
+            return True
+        if self._slot is None and now - self.started > HEAVY_AFTER and self.deadline != math.inf:
+            if not _heavy.acquire(blocking=False):
+                self.deadline = now
+                return True
+            self._slot = weakref.finalize(self, _heavy.release)
+        return False
 
     def check(self) -> None:
         """:raises whoosh.collectors.TimeLimit: when the time is up"""
-        if time.monotonic() > self.deadline:
+        if self.spent:
             raise collectors.TimeLimit
+
+    def close(self) -> None:
+        """Give back the heavy slot, if this budget holds one."""
+        if self._slot is not None:
+            self._slot()
+
+    def __enter__(self) -> Budget:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+#: Seconds after which a search is heavy (see :class:`Budget`).
+HEAVY_AFTER = 0.25
+#: Heavy searches one process runs at once.
+HEAVY_SLOTS = 2
+_heavy = threading.BoundedSemaphore(HEAVY_SLOTS)
 
 
 _spending: ContextVar[Budget | None] = ContextVar("news_search_budget", default=None)

@@ -1,7 +1,7 @@
 """Updating an index in place of a rebuild: add new articles, replace changed ones, prune gone ones.
 
 An update reads the sources the way a rebuild does (same readers, same ids, same handling of
-duplicate bodies and clashing ids), compares what it read with what the served generation holds,
+re-read records and clashing ids), compares what it read with what the served generation holds,
 and writes only the difference. It never touches the served generation: it links the served
 generation's files into ``build-<stamp>/`` (Whoosh never rewrites a file it has written; a commit
 adds segment files and a new table of contents, and deletions live in that table of contents), opens
@@ -18,7 +18,12 @@ With ``prune``, an article whose source is gone is removed. "Gone" means, within
 to this update:
 
 - its file does not exist (it was under a source folder that does exist), or
-- its file was read in full, without any problem, and does not hold it.
+- its file was read in full, without any problem, and does not hold it, or
+- it came from a database table that no longer holds its id (every id is listed on a prune).
+
+A feed's entries are never pruned: a feed lists only its latest entries. A database table with a
+``modified`` column is read only from the last update's high-water mark on (its rows not read are
+unchanged, not gone); a feed URL is asked conditionally (see :mod:`search.sources.state`).
 
 A file that could not be read, or that had an unreadable record, keeps all of its indexed articles
 (its readable records are still added or replaced): a broken or half-written file loses nothing. A
@@ -45,9 +50,10 @@ from . import schema as fields
 from . import sidecars
 from .errors import IndexNotFound, SourceError
 from .generations import LOCK_TIMEOUT, building, clean_stale, current_generation, publish, read_meta, write_lock
-from .indexer import Distinct, ProgressFn, Skipped, document, rebuild
+from .indexer import Distinct, ProgressFn, Skipped, document, rebuild, record_keys
 from .schema import build_schema
-from .sources import Article, read_sources, source_files
+from .sources import Article, Reading, read_sources, source_files
+from .sources.article import normalise_url
 from .writer import INDEX_NAME
 
 #: Stored fields compared, besides ``digest`` and ``path``, to tell whether an article changed.
@@ -107,6 +113,9 @@ class SourcesRead:
     files: list[str]
     clean_files: set[str]
     skipped: list[Skipped]
+    #: Database tables read in part (rows modified since the last update): every id they hold, by
+    #: the path their articles record.
+    present: dict[str, set[str]] = field(default_factory=dict)
 
 
 def update(
@@ -118,6 +127,7 @@ def update(
     on_progress: ProgressFn | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     fields: Mapping[str, str | Iterable[str]] | None = None,
+    follow_links: bool = False,
 ) -> UpdateSummary:
     """Bring the index at ``index_dir`` up to date with ``sources``, writing only what changed.
 
@@ -128,7 +138,9 @@ def update(
     :param on_progress: called as ``(files_done, files_total, articles_read)`` while reading, then
         as ``(files_total, files_total, articles_written)`` while writing
     :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
+    :param follow_links: complete a feed entry that has only a summary from its article page
     :raises SourceError: in strict mode, or when the update would leave the index empty
+    :raises SourceUnavailable: when a database source cannot be read at all (the index is kept)
     :raises IndexLocked: when another writer holds the index longer than ``lock_timeout`` seconds
     """
     started = time.perf_counter()
@@ -143,7 +155,15 @@ def update(
     sources = [os.fspath(s) for s in sources]
     if current_generation(root) is None or not _same_schema(current_generation(root)):
         # No index yet, or one written with other fields (by another version): only a rebuild will do.
-        built = rebuild(sources, root, strict=strict, on_progress=on_progress, lock_timeout=lock_timeout, fields=fields)
+        built = rebuild(
+            sources,
+            root,
+            strict=strict,
+            on_progress=on_progress,
+            lock_timeout=lock_timeout,
+            fields=fields,
+            follow_links=follow_links,
+        )
         return UpdateSummary(
             added=built.indexed,
             replaced=0,
@@ -162,7 +182,13 @@ def update(
 
     # Reading comes before the lock (a second writer waits for the writing only); the plan is made
     # against whatever generation is served once the lock is held.
-    read = read_articles(sources, strict, on_progress, fields)
+    reading = Reading(
+        previous=read_meta(current_generation(root)).get("source_state") or {},
+        incremental=True,
+        list_ids=prune,
+        follow_links=follow_links,
+    )
+    read = read_articles(sources, strict, on_progress, fields, reading)
     with write_lock(root, lock_timeout):
         clean_stale(root)
         served = current_generation(root)
@@ -176,7 +202,7 @@ def update(
                 raise SourceError(
                     ", ".join(sources) or str(root), "the update would leave the index empty; the index is kept"
                 )
-            generation = _write(root, served, plan, sources, on_progress, len(read.files))
+            generation = _write(root, served, plan, sources, on_progress, len(read.files), reading)
             clean_stale(root)
     skipped = tuple(read.skipped)
     return UpdateSummary(
@@ -212,8 +238,11 @@ def read_articles(
     strict: bool = False,
     on_progress: ProgressFn | None = None,
     fields: Mapping[str, str | Iterable[str]] | None = None,
+    reading: Reading | None = None,
 ) -> SourcesRead:
-    """Read every source file as a rebuild would, keeping what a rebuild would index."""
+    """Read every source as a rebuild would, keeping what a rebuild would index (of a database
+    table with a ``modified`` column, on an update, only the rows changed since the last read)."""
+    reading = reading if reading is not None else Reading()
     files = list(source_files(sources))
     skipped: list[Skipped] = []
     troubled: set[str] = set()
@@ -227,11 +256,13 @@ def read_articles(
     articles: list[Article] = []
     distinct = Distinct()  # the same rules as a rebuild, so both serve the same articles
     for done, path in enumerate(files, 1):
-        articles += filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields)))
+        articles += filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields, reading=reading)))
         if on_progress is not None:
             on_progress(done, len(files), len(articles))
-    clean = {_key(path) for path in files if path not in troubled and os.path.isfile(path)}
-    return SourcesRead(articles, distinct.duplicates, files, clean, skipped)
+    # A feed file lists only its latest entries: never "read whole".
+    clean = {_key(path) for path in files if path not in troubled and path not in reading.kept and os.path.isfile(path)}
+    present = {_key(path): ids for path, ids in reading.present.items() if path not in troubled}
+    return SourcesRead(articles, distinct.duplicates, files, clean, skipped, present)
 
 
 @dataclass
@@ -262,6 +293,7 @@ class _Indexed:
     digest: str
     path: str
     fingerprint: str
+    url: str = ""
 
 
 def _fingerprint(digest: str, published, values) -> str:
@@ -284,6 +316,7 @@ def _indexed(served: Path) -> dict[str, _Indexed]:
                         stored.get(fields.PUBLISHED),
                         [stored.get(name, "") for name in _COMPARED],
                     ),
+                    normalise_url(stored.get(fields.URL, "")) if stored.get(fields.URL) else "",
                 )
                 for _, stored in reader.iter_docs()
             }
@@ -299,7 +332,15 @@ def _plan(served: Path, read: SourcesRead, sources: list[str], prune: bool) -> _
     if prune:
         roots = [_key(s) for s in sources if os.path.isdir(s)]
         for article_id, known in indexed.items():
-            if article_id not in wanted and _gone(known.path, read.clean_files, roots):
+            if article_id in wanted:
+                continue
+            held = read.present.get(_key(known.path)) if known.path else None
+            if held is not None:
+                # A database table: gone when its id is no longer in the table (an id renamed for a
+                # clash, ``<id>-<digest>``, by the id it was given).
+                if article_id not in held and _renamed_from(article_id) not in held:
+                    plan.removed.append(article_id)
+            elif _gone(known.path, read.clean_files, roots):
                 plan.removed.append(article_id)
     gone = set(plan.removed)
     fresh: list[Article] = []
@@ -312,17 +353,27 @@ def _plan(served: Path, read: SourcesRead, sources: list[str], prune: bool) -> _
         else:
             plan.replaced.append(article)
             gone.add(article.id)
-    # A new id whose body is already indexed under another id is a duplicate, as in a rebuild.
-    bodies = {known.digest for article_id, known in indexed.items() if article_id not in gone}
-    bodies.update(article.digest for article in plan.replaced)
+    # A new id holding a record already indexed under another id (its URL with the same content)
+    # is a re-read, as in a rebuild; the same body at another URL is a copy, and is added.
+    records = {("url", known.url, known.digest) for article_id, known in indexed.items() if article_id not in gone}
+    records.update(key for article in plan.replaced for key in record_keys(article))
     for article in fresh:
-        if article.digest in bodies:
+        keys = record_keys(article)
+        if any(key in records for key in keys[1:]):
             plan.duplicates += 1
             continue
-        bodies.add(article.digest)
+        records.update(keys)
         plan.added.append(article)
     plan.documents = len(indexed) - len(plan.removed) + len(plan.added)
     return plan
+
+
+def _renamed_from(article_id: str) -> str | None:
+    """The id an article had before it was renamed ``<id>-<digest>`` for a clash, else ``None``."""
+    base, _, suffix = article_id.rpartition("-")
+    if base and len(suffix) == 8 and all(c in "0123456789abcdef" for c in suffix):
+        return base
+    return None
 
 
 def _gone(path: str, clean_files: set[str], roots: list[str]) -> bool:
@@ -368,7 +419,13 @@ def _link_generation(served: Path, build: Path) -> None:
 
 
 def _write(
-    root: Path, served: Path, plan: _Plan, sources: list[str], on_progress: ProgressFn | None, files: int
+    root: Path,
+    served: Path,
+    plan: _Plan,
+    sources: list[str],
+    on_progress: ProgressFn | None,
+    files: int,
+    reading: Reading,
 ) -> Path:
     """Write the plan into a new generation beside the served one, then publish it."""
     with building(root) as build:
@@ -402,6 +459,7 @@ def _write(
                 "documents": documents,
                 # What a plain `index update` reads next time: every source this index came from.
                 "sources": list(dict.fromkeys([*meta.get("sources", []), *sources])),
+                "source_state": reading.saved_state(),
                 "update": {
                     "at": now,
                     "sources": sources,

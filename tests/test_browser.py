@@ -200,16 +200,13 @@ def test_suggestions_timeline_and_copies(server, browser, news):
     context, page, problems = open_page(browser, 1280, 900)
     page.goto(server.url + "/")
     page.keyboard.type("重庆")
-    # Typing fills the box's datalist from /api/suggest.
-    # (A locator, not wait_for_function: its polling evaluates strings, which the page's CSP forbids.)
-    expect(page.locator("#q-suggestions option")).not_to_have_count(0)
+    # Typing fills the box's datalist from /api/suggest: the list for "重庆" (the one for "重" may
+    # come first). Playwright's assertions wait for it (the page's CSP forbids wait_for_function).
     wanted = news.suggest("重庆")
-    for _ in range(50):  # the list for "重" may come first, then the one for "重庆"
-        options = page.locator("#q-suggestions option").evaluate_all("options => options.map(o => o.value)")
-        if options == wanted:
-            break
-        page.wait_for_timeout(100)
-    assert options == wanted
+    options = page.locator("#q-suggestions option")
+    expect(options).to_have_count(len(wanted))
+    for number, word in enumerate(wanted):
+        expect(options.nth(number)).to_have_attribute("value", word)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/search\?q="))
 

@@ -98,12 +98,22 @@ def test_killed_rebuild_leaves_the_previous_index_serving(tmp_path, small_source
     NewsIndex.rebuild([first], ix_dir)
     served = current_generation(ix_dir)
     big = write_jsonl(tmp_path / "big.jsonl", articles("c", 3000, "黔江"))
-    script = "import sys; from search import NewsIndex; NewsIndex.rebuild([sys.argv[1]], sys.argv[2])"
-    proc = subprocess.Popen([sys.executable, "-c", script, str(big), str(ix_dir)], env=child_env())
-    deadline = time.monotonic() + 30
-    while not list(ix_dir.glob("build-*")) and time.monotonic() < deadline:
+    # The child says when it is half-way (its first progress report, with the build being written)
+    # and waits there to be killed: a kill at a known moment, however fast the machine.
+    midway = tmp_path / "midway"
+    script = (
+        "import pathlib, sys, time\n"
+        "from search import NewsIndex\n"
+        "def progress(*_):\n"
+        "    pathlib.Path(sys.argv[3]).touch()\n"
+        "    time.sleep(600)\n"
+        "NewsIndex.rebuild([sys.argv[1]], sys.argv[2], on_progress=progress)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(big), str(ix_dir), str(midway)], env=child_env())
+    deadline = time.monotonic() + 60
+    while not midway.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the rebuild never reported progress"
         time.sleep(0.05)
-    time.sleep(0.5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert current_generation(ix_dir) == served

@@ -30,6 +30,23 @@ def test_drill_kills_writers_and_loads_the_real_server_without_an_error(tmp_path
     assert "served index whole   1 of 1" in format_report(report)
 
 
+@pytest.mark.slow
+def test_hostile_load_gets_pages_or_400s_and_cheap_queries_still_answer(tmp_path, index_dir, monkeypatch):
+    """The costliest query shapes from eight clients: no 5xx, some refused, and a ninth client's
+    cheap queries are answered all along."""
+    monkeypatch.setenv("NEWS_SEARCH_TIME_LIMIT", "0.5")
+    report = run(
+        [], tmp_path / "work", kills=0, load_seconds=0, clients=8, seed=3, hostile_seconds=6, hostile_index=index_dir
+    )
+    hostile = report["hostile_load"]
+    # Latency is the drill's figure to report, not this test's to assert (the machine may be busy).
+    assert not hostile["errors"] and all("p95" in problem for problem in hostile["problems"]), format_report(report)
+    assert hostile["time_limit"] == 0.5
+    assert set(hostile["hostile_by_status"]) <= {"200", "400"} and hostile["hostile_by_status"].get("400")
+    assert hostile["cheap_requests"] >= 1 and hostile["hostile_requests"] > hostile["clients"]
+    assert "Hostile load" in format_report(report)
+
+
 def test_update_bench_drill_file_changes_and_adds_articles():
     """The update benchmark's ``changed`` articles really differ: half edited, half new."""
     for version in (0, 1):

@@ -62,8 +62,12 @@ def test_html_in_sources_is_escaped(news):
     assert "<mark>山城快讯</mark>" in hit.snippet
 
 
-def test_exact_duplicates_are_indexed_once(news):
-    assert "case-duplicate" not in ids(news.search("轨道交通", per_page=100))
+def test_an_exact_copy_from_another_outlet_is_indexed_and_collapsed_with_its_twin(news):
+    page = news.search("轨道交通", per_page=100)
+    found = [h for h in page.hits if h.id in ("case-all-words", "case-duplicate")]
+    assert len(found) == 1 and found[0].copies == 1
+    assert {found[0].source, *(c.source for c in found[0].other_copies)} == {"重庆晨报", "另一家报纸"}
+    assert "case-duplicate" in ids(news.search("轨道交通", per_page=100, collapse=False))
 
 
 def test_source_filter(news):

@@ -35,6 +35,7 @@ def test_json_object_array_and_wrapped_array(tmp_path):
                 "link": "http://cq.people.com.cn/a",
             },
             {"title": "乙", "body": ""},
+            {"title": "", "body": " "},
             {"title": "丙", "body": ["第一段。", "第二段。"], "author": ["张三", "李四"], "date": 1592617980},
             "不是对象",
         ],
@@ -44,16 +45,17 @@ def test_json_object_array_and_wrapped_array(tmp_path):
     assert [(a.title, a.body) for a in articles] == [
         ("一篇", "正文一。"),
         ("甲", "正文甲。"),
+        ("乙", ""),  # a headline alone is an article
         ("丙", "第一段。\n第二段。"),
         ("丁", "正文丁。"),
     ]
     assert articles[0].published == datetime(2020, 6, 20, 9, 53)
     assert articles[1].published == datetime(2020, 6, 20, 9, 53) and articles[1].source == "人民网"
-    assert articles[2].published == datetime(2020, 6, 20, 9, 53) and articles[2].byline == "张三、李四"
-    assert articles[3].id == "7"
+    assert articles[3].published == datetime(2020, 6, 20, 9, 53) and articles[3].byline == "张三、李四"
+    assert articles[4].id == "7"
     assert [e.reason for e in errors] == [
-        "empty record: no article text '乙' in record 2",
-        "bad record: not an object in record 4",
+        "empty record: no title and no article text in record 3",
+        "bad record: not an object in record 5",
     ]
 
 

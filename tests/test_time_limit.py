@@ -167,3 +167,25 @@ def test_headers_say_what_is_allowed_and_forbid_framing(client):
     response = client.post("/search")
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
     assert client.get("/").headers["X-Frame-Options"] == "DENY"
+
+
+def test_heavy_searches_take_turns():
+    """Past a quarter second a search needs one of the process's heavy slots; without one it is
+    out of time at once, and a slot given back serves the next one."""
+    from search import timelimit
+
+    budgets = [Budget(60) for _ in range(timelimit.HEAVY_SLOTS + 1)]
+    for budget in budgets:
+        budget.started -= 1  # as if it had been searching for a second
+    try:
+        held, left_out = budgets[:-1], budgets[-1]
+        assert not any(budget.spent for budget in held)
+        assert left_out.spent and left_out.spent
+        held[0].close()
+        with Budget(60) as next_one:
+            next_one.started -= 1
+            assert not next_one.spent
+        assert not Budget(60).spent  # a new search is not heavy yet
+    finally:
+        for budget in budgets:
+            budget.close()

@@ -141,8 +141,9 @@ def test_update_serves_what_a_rebuild_would(tmp_path, src):
     NewsIndex.rebuild([src], ix)
     a = records("a", 6, "涪陵")
     a[2]["body"] = "完全不同的正文。"
-    a.append(dict(records("z", 1, "江津")[0], body=a[3]["body"]))  # same body as a-3: a duplicate
+    a.append(dict(records("z", 1, "江津")[0], body=a[3]["body"]))  # same body as a-3: a copy, indexed
     a.append(dict(records("z", 2, "江津")[1], id="a-0"))  # clashes with a-0: kept under a-0-<digest>
+    a.append(dict(a[4]))  # the same record twice: a duplicate
     write_jsonl(src / "a.jsonl", a)
     (src / "b.jsonl").unlink()
     write_jsonl(src / "d.jsonl", records("d", 5, "綦江"))
@@ -160,12 +161,21 @@ def test_update_serves_what_a_rebuild_would(tmp_path, src):
     assert news.search("綦江").total == 5 and news.search("万州").total == 0
 
 
-def test_new_article_with_an_indexed_body_is_a_duplicate(tmp_path, src):
+def test_new_article_with_an_indexed_body_is_a_copy_and_a_reread_is_a_duplicate(tmp_path, src):
     ix = tmp_path / "ix"
     NewsIndex.rebuild([src], ix)
-    copy = dict(records("a", 1, "涪陵")[0], id="copy-1", source="转载网")
+    copy = dict(records("a", 1, "涪陵")[0], id="copy-1", source="转载网", url="http://zz.cn/1")
     write_jsonl(tmp_path / "copy.jsonl", [copy])
     summary = NewsIndex.update([tmp_path / "copy.jsonl"], ix)
+    assert (summary.added, summary.duplicates) == (1, 0)
+    # The same record again (from another file: its path is replaced), then under another id (its
+    # URL and text): a re-read.
+    write_jsonl(tmp_path / "again.jsonl", [copy, dict(copy, id="copy-2")])
+    summary = NewsIndex.update([tmp_path / "again.jsonl"], ix)
+    assert (summary.added, summary.replaced, summary.duplicates) == (0, 1, 1)
+    # Under another id only (the indexed one is not read this time): a re-read of an indexed record.
+    write_jsonl(tmp_path / "third.jsonl", [dict(copy, id="copy-3")])
+    summary = NewsIndex.update([tmp_path / "third.jsonl"], ix)
     assert (summary.added, summary.duplicates) == (0, 1)
 
 

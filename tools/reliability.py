@@ -4,6 +4,7 @@
 
     python -m tools.reliability [--kills 20] [--load-seconds 60] [--clients 8] [--source PATH ...]
                                 [--work DIR] [--seed N] [--update-bench] [--json]
+                                [--hostile-seconds 60 [--index DIR]]
 
 **Kill loop.** Each round starts a writer in a child process (``news-search index rebuild`` or
 ``index update --prune``, in turn), towards the other of two versions of a drill file that sits
@@ -21,6 +22,12 @@ rebuilds and updates the index in turn and a second one tries to update it with 
 must either succeed or be told the index is locked). It counts requests by status, errors by kind
 (5xx, connection errors, wrong statuses), latency percentiles, and checks that the server ends
 serving the last generation.
+
+**Hostile load** (``--hostile-seconds``): ``--clients`` threads send the costliest query shapes built
+from the index's commonest words (many phrases, one phrase repeated, fielded words, long OR chains,
+quoted non-words, deep groups) while one more sends cheap queries one at a time; every answer must be
+a page or a 400, and the cheap queries' p95 must stay under twice the time limit. ``--index`` serves
+an existing index (the whole corpus, say) instead of the drill's own.
 
 **Update against rebuild** (``--update-bench``): the seconds of a rebuild, of an update with 10
 articles changed or new, and of an update with nothing to do, on the same index in the same run.
@@ -522,6 +529,132 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
     return figures
 
 
+# Hostile load ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class HostileFigures:
+    seconds: float = 0.0
+    clients: int = 0
+    time_limit: float = 0.0
+    hostile_requests: int = 0
+    hostile_by_status: dict[str, int] = field(default_factory=dict)
+    hostile_latency_ms: dict[str, float] = field(default_factory=dict)
+    cheap_requests: int = 0
+    cheap_latency_ms: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def common_words(index: Path, most: int = 24) -> list[str]:
+    """The index's most frequent words (from its suggestion data)."""
+    from search import NewsIndex
+
+    with NewsIndex.open(index) as news:
+        words = news._suggester().words
+        ranked = sorted(zip(words.texts, words.weights, strict=True), key=lambda pair: -pair[1])
+    return [text for text, _ in ranked[:most]] or ["重庆"]
+
+
+def hostile_queries(words: list[str], rng: random.Random) -> Iterator[str]:
+    """An endless mix of the costliest query shapes built from ``words`` (the commonest first):
+    phrases of common words, one phrase repeated, fielded words, long OR chains, quoted non-words
+    (refused: too many phrases), deep groups; each at most 500 characters."""
+    common = words[:12]
+    while True:
+        shape = rng.randrange(6)
+        if shape == 0:  # many distinct phrases of common words (16: the most a query may hold)
+            pairs = {(rng.choice(common), rng.choice(common)) for _ in range(40)}
+            query = " ".join(f'"{a} {b}"' for a, b in list(pairs)[:16])
+        elif shape == 1:  # one phrase repeated
+            query = " ".join([f'"{rng.choice(common)} {rng.choice(common)}"'] * 60)
+        elif shape == 2:  # fielded words
+            query = " ".join(f"{rng.choice(['title', 'body'])}:{word}" for word in rng.sample(common, 8) * 2)
+        elif shape == 3:  # a long OR chain
+            query = " OR ".join(rng.choice(words) for _ in range(120))
+        elif shape == 4:  # quoted words nobody wrote
+            query = " ".join(f'"囧{rng.randrange(10**6)}烎"' for _ in range(40))
+        else:  # deep groups
+            depth = rng.randrange(20, 120)
+            query = "(" * depth + " ".join(rng.sample(common, 4)) + ")" * depth
+        yield query[:500]
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    if not latencies:
+        return {}
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "max": round(max(latencies), 1)}
+
+
+def hostile_load(index: Path, seconds: float, clients: int, rng: random.Random, threads: int = 4) -> HostileFigures:
+    """``clients`` threads send the costliest query shapes to a real server for ``seconds`` while
+    one more sends cheap ones, one at a time: the cheap ones must still be answered within about
+    twice the time limit, and nothing may get a 5xx."""
+    time_limit = float(os.environ.get("NEWS_SEARCH_TIME_LIMIT", "3") or 0)
+    figures = HostileFigures(seconds=seconds, clients=clients, time_limit=time_limit)
+    words = common_words(index)
+    lock = threading.Lock()
+    hostile_ms: list[float] = []
+    cheap_ms: list[float] = []
+    statuses: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    stop = threading.Event()
+
+    with serve("--index", str(index.resolve()), "--threads", str(threads)) as server:
+        address = urlsplit(server.url)
+        host, port = address.hostname, address.port
+
+        def ask(path: str, expect: tuple[int, ...], into: list[float]) -> None:
+            started = time.perf_counter()
+            try:
+                status, _ = _get(host, port, path, timeout=max(60.0, 20 * time_limit))
+            except (OSError, http.client.HTTPException) as error:
+                with lock:
+                    errors[f"connection: {type(error).__name__}"] += 1
+                return
+            with lock:
+                into.append((time.perf_counter() - started) * 1000)
+                if into is hostile_ms:
+                    statuses[str(status)] += 1
+                if status >= 500 or status not in expect:
+                    errors[f"{status} on {'a hostile' if into is hostile_ms else 'a cheap'} query"] += 1
+
+        def attacker(seed: int) -> None:
+            queries = hostile_queries(words, random.Random(seed))
+            while not stop.is_set():
+                ask(f"/search?q={quote(next(queries))}", (200, 400), hostile_ms)
+
+        def reader() -> None:
+            own = random.Random(rng.random())
+            while not stop.is_set():
+                ask(f"/search?q={quote(own.choice(words[12:] or words))}", (200,), cheap_ms)
+
+        threads_ = [threading.Thread(target=attacker, args=(rng.random(),), daemon=True) for _ in range(clients)]
+        threads_.append(threading.Thread(target=reader, daemon=True))
+        for thread in threads_:
+            thread.start()
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads_:
+            thread.join(600)
+        if server.process.poll() is not None:
+            figures.problems.append(f"the server exited with {server.process.returncode}")
+    figures.hostile_requests = len(hostile_ms)
+    figures.hostile_by_status = dict(sorted(statuses.items()))
+    figures.hostile_latency_ms = _percentiles(hostile_ms)
+    figures.cheap_requests = len(cheap_ms)
+    figures.cheap_latency_ms = _percentiles(cheap_ms)
+    figures.errors = dict(errors.most_common())
+    if time_limit and cheap_ms and figures.cheap_latency_ms["p95"] > 2000 * time_limit:
+        figures.problems.append(
+            f"cheap queries' p95 {figures.cheap_latency_ms['p95']:g} ms is over twice the time limit ({time_limit:g} s)"
+        )
+    if not cheap_ms:
+        figures.problems.append("no cheap query was answered")
+    return figures
+
+
 # Update against rebuild --------------------------------------------------------------------------------
 
 
@@ -560,18 +693,29 @@ def run(
     seed: int,
     size: int = 300,
     bench: bool = False,
+    hostile_seconds: float = 0,
+    hostile_index: Path | None = None,
 ) -> dict:
-    """The drills; the figures as a dict (``ok`` says whether all went well)."""
+    """The drills; the figures as a dict (``ok`` says whether all went well).
+
+    :param hostile_index: an index to serve in the hostile load (default: the drill's own)
+    """
     rng = random.Random(seed)
     started = time.monotonic()
-    drill = prepare(sources, work, size)
-    report: dict = {"sources": sources, "seed": seed, "documents": [len(v) for v in drill.versions]}
+    report: dict = {"sources": sources, "seed": seed}
+    drill = None
+    if bench or kills or load_seconds or (hostile_seconds and hostile_index is None):
+        drill = prepare(sources, work, size)
+        report["documents"] = [len(v) for v in drill.versions]
     if bench:
         report["update_bench"] = update_bench(drill)
     if kills:
         report["kill_loop"] = asdict(kill_loop(drill, kills, rng))
     if load_seconds:
         report["load_run"] = asdict(load_run(drill, load_seconds, clients, rng))
+    if hostile_seconds:
+        index = hostile_index or drill.index
+        report["hostile_load"] = {"index": str(index), **asdict(hostile_load(index, hostile_seconds, clients, rng))}
     report["seconds"] = round(time.monotonic() - started, 1)
     report["ok"] = ok(report)
     return report
@@ -580,6 +724,7 @@ def run(
 def ok(report: dict) -> bool:
     kill = report.get("kill_loop", {})
     load = report.get("load_run", {})
+    hostile = report.get("hostile_load", {})
     return not (
         kill.get("served_incomplete")
         or kill.get("not_recovered")
@@ -587,11 +732,17 @@ def ok(report: dict) -> bool:
         or load.get("errors")
         or load.get("writer_failures")
         or load.get("problems")
+        or hostile.get("errors")
+        or hostile.get("problems")
     )
 
 
 def format_report(report: dict) -> str:
-    lines = [f"Sources: {', '.join(report['sources'])} (+ a drill file); versions of {report['documents']} articles"]
+    lines = []
+    if "documents" in report:
+        lines.append(
+            f"Sources: {', '.join(report['sources'])} (+ a drill file); versions of {report['documents']} articles"
+        )
     bench = report.get("update_bench")
     if bench:
         lines += [
@@ -623,7 +774,17 @@ def format_report(report: dict) -> str:
             f"  generations          {load['generations_published']} published, "
             f"{load['generations_seen_by_server']} seen served; last one served: {load['served_last_generation']}",
         ]
-    problems = (kill or {}).get("problems", []) + (load or {}).get("problems", [])
+    hostile = report.get("hostile_load")
+    if hostile:
+        lines += [
+            f"Hostile load ({hostile['clients']} clients sending the costliest queries for {hostile['seconds']:g} s, "
+            f"one more sending cheap ones; time limit {hostile['time_limit']:g} s; index {hostile['index']}):",
+            f"  hostile requests     {hostile['hostile_requests']} {hostile['hostile_by_status']}, "
+            f"latency (ms) {hostile['hostile_latency_ms']}",
+            f"  cheap requests       {hostile['cheap_requests']}, latency (ms) {hostile['cheap_latency_ms']}",
+            f"  errors               {hostile['errors'] or 'none'}",
+        ]
+    problems = (kill or {}).get("problems", []) + (load or {}).get("problems", []) + (hostile or {}).get("problems", [])
     lines += [f"  problem: {problem}" for problem in problems]
     lines.append(f"{'OK' if report['ok'] else 'FAILED'} in {report['seconds']:g} s")
     return "\n".join(lines)
@@ -659,8 +820,21 @@ def format_report(report: dict) -> str:
 )
 @click.option("--seed", type=int, help="Random seed, to repeat a run. Default: a random one (in the --json figures).")
 @click.option("--update-bench", is_flag=True, help="Also time an update of 10 articles against a rebuild.")
+@click.option(
+    "--hostile-seconds",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Length of the hostile load: --clients send the costliest queries, one more cheap ones (0: none).",
+)
+@click.option(
+    "--index",
+    "hostile_index",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An index to serve in the hostile load, read only (default: the drill's own, built from --source).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def main(sources, kills, load_seconds, clients, work, seed, update_bench, as_json):
+def main(sources, kills, load_seconds, clients, work, seed, update_bench, hostile_seconds, hostile_index, as_json):
     """Kill writers at random moments, and load a real server while the index changes.
 
     The kill loop SIGKILLs rebuilds and updates at random moments and checks that the served index
@@ -671,7 +845,17 @@ def main(sources, kills, load_seconds, clients, work, seed, update_bench, as_jso
     seed = seed if seed is not None else random.randrange(10**6)
     folder = work or Path(tempfile.mkdtemp(prefix="news-search-drill-"))
     try:
-        report = run(list(sources), folder, kills, load_seconds, clients, seed, bench=update_bench)
+        report = run(
+            list(sources),
+            folder,
+            kills,
+            load_seconds,
+            clients,
+            seed,
+            bench=update_bench,
+            hostile_seconds=hostile_seconds,
+            hostile_index=hostile_index,
+        )
     finally:
         if work is None:
             shutil.rmtree(folder, ignore_errors=True)

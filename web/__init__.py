@@ -113,7 +113,7 @@ def warm_up(app: Flask) -> int:
     :raises search.IndexNotFound: when there is no index
     """
     index: NewsIndex = app.extensions["news_search"]
-    index.search("重庆", per_page=1)
+    index.warm_up()
     index.suggest("重")  # the suggestion data, so that the first keystroke does not wait for it
     return index.doc_count
 

@@ -59,9 +59,9 @@ def search():
         return redirect(url_for(".home"))
     params = search_params(request.args)
     # One time budget for everything this page searches: the results, then what to offer instead.
-    budget = Budget(get_index().time_limit)
-    result = params.search(facets=True, budget=budget)
-    suggestions = other_queries(params, result.did_you_mean, budget) if result.total == 0 else []
+    with Budget(get_index().time_limit) as budget:
+        result = params.search(facets=True, budget=budget)
+        suggestions = other_queries(params, result.did_you_mean, budget) if result.total == 0 else []
     chart = timeline.build(result.facets.get("month", ()), params.date_from or None, params.date_to or None)
     return render_template(
         "search.html",

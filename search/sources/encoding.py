@@ -27,6 +27,8 @@ _BOMS = (
 # Control bytes that never occur in text (tab, newlines, form feed and escape do).
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+#: Characters Chinese news text is made of: ASCII, Latin-1, punctuation, CJK, full-width forms.
+_PLAUSIBLE = re.compile(r"[\t\n\r\x20-\x7e\u00a0-\u00ff\u2000-\u206f\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _DECLARED = re.compile(rb"""(?i)(?:encoding|charset)\s*=\s*["']?\s*([a-z0-9_.:-]+)""")
 #: At most one undecodable byte sequence per this many CJK characters is repaired, not refused.
 REPAIRABLE = 1000
@@ -40,11 +42,47 @@ def _bom(data: bytes) -> tuple[bytes, str] | None:
     return None
 
 
+def wide_encoding(data: bytes) -> str | None:
+    """The UTF-16 or UTF-32 codec of ``data`` (the start of a file), with or without a byte-order
+    mark, else ``None``.
+
+    Without a mark, UTF-16 shows itself by its zero bytes: the high byte of every ASCII character
+    (line breaks, digits, markup) is zero, so nearly all zeros fall on odd offsets (little-endian)
+    or on even ones (big-endian), and the text then decodes cleanly, with no control characters.
+    Binary data has zeros on both.
+    """
+    marked = _bom(data)
+    if marked:
+        return marked[1] if marked[1] != "utf-8" else None
+    head = data[:8192]
+    head = head[: len(head) - len(head) % 2]
+    zeros = head.count(0)
+    if zeros < 2:
+        return None
+    odd = head[1::2].count(0)
+    for encoding, share in (("utf-16-le", odd), ("utf-16-be", zeros - odd)):
+        if share * 10 < zeros * 9:
+            continue
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError:
+            # A cut in the middle of a surrogate pair at the end of the sample is not a fault.
+            try:
+                text = head[:-2].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+        if _CONTROL.search(text.encode("utf-8")):
+            return None
+        # Other bytes (UTF-8 with a stray zero) read as UTF-16 give private-use and Hangul code points.
+        plausible = len(_PLAUSIBLE.findall(text))
+        return encoding if plausible * 10 >= len(text) * 9 else None
+    return None
+
+
 def looks_binary(data: bytes) -> bool:
     """Whether ``data`` (the start of a file) holds control bytes that text never has."""
     head = data[:8192]
-    marked = _bom(head)
-    if marked and marked[1] != "utf-8":  # UTF-16 and UTF-32 text holds zero bytes
+    if wide_encoding(head):  # UTF-16 and UTF-32 text holds zero bytes
         return False
     if b"\x00" in head:
         return True
@@ -79,8 +117,9 @@ def decode_as(data: bytes, path: str, hint: str | None = None) -> tuple[str, str
     if not data.strip(b" \t\r\n\x0b\x0c\x00") or data in (bom for bom, _ in _BOMS):
         raise SourceError(path, "empty file")
     marked = _bom(data)
-    if marked:
-        bom, encoding = marked
+    wide = None if marked else wide_encoding(data)
+    if marked or wide:
+        bom, encoding = marked or (b"", wide)
         try:
             return data[len(bom) :].decode(encoding), encoding
         except UnicodeDecodeError as error:

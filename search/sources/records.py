@@ -177,16 +177,16 @@ def _value(record: Mapping[str, Any], names: tuple[str, ...]) -> Any:
 def record_article(record: Mapping[str, Any], path: str, fields: FieldMap) -> Article:
     """The article a record holds.
 
-    :raises RecordError: when it is no object or has no text
+    :raises RecordError: when it is no object, or has neither a title nor a body
     """
     if not isinstance(record, Mapping):
         raise RecordError("bad record: not an object")
     plan = _plan(record, fields)
     body = clean_body(_text(_value(record, plan["body"])))
     title = _LINE_BREAKS.sub(" ", _text(_value(record, plan["title"]))).strip(bp.STRIP)
-    if not body:
-        what = f" {title!r}" if title else ""
-        raise RecordError(f"empty record: no article text{what}")
+    if not body and not title:
+        # A headline alone (a photo page, a brief) is an article, found by its title.
+        raise RecordError("empty record: no title and no article text")
     url = _text(_value(record, plan["url"]))
     raw_date = _value(record, plan["date"])
     published = parse_date(raw_date if isinstance(raw_date, int | float) else _text(raw_date))
