@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 from .helpers import SEED_TITLE, ids, serve
@@ -148,11 +149,14 @@ def test_phrase_search_and_keyboard(server, browser):
     first = page.locator("li.hit").first
     expect(first.locator(".hit-title")).to_have_text(SEED_TITLE)
     expect(first.locator(".hit-snippet mark").first).to_have_text("一区两群")
-    # Keyboard only: Tab reaches the first result and Enter opens it.
-    for _ in range(60):
+    # Keyboard only: from the search box, at most 3 presses of Tab reach the first result (the
+    # search button, then the result), and Enter opens it.
+    page.locator("#q").focus()
+    presses = 0
+    while presses < 3 and not page.evaluate("document.activeElement.closest('.hit-title') !== null"):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.closest('.hit-title') !== null"):
-            break
+        presses += 1
+    expect(page.locator("li.hit .hit-title a").first).to_be_focused()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/article/"))
     expect(page.locator("h1.article-title")).to_have_text(SEED_TITLE)
@@ -225,5 +229,141 @@ def test_suggestions_timeline_and_copies(server, browser, news):
     copies.locator("summary").click()
     expect(copies.locator("li")).to_have_count(2)
     shot(page, "desktop-6-copies")
+    assert problems == []
+    context.close()
+
+
+#: The pages every reader must be able to use, by name: the front page, results with filters and a
+#: timeline (of months), an article, a search that finds nothing, a bad parameter (400).
+PAGES = {
+    "front": "/",
+    "results": "/search?q=%E9%87%8D%E5%BA%86&source=%E4%B8%AD%E5%9B%BD%E6%96%B0%E9%97%BB%E7%BD%91",
+    "article": None,  # the first result for 重庆, opened from its search
+    "empty": "/search?q=zzqqxyzzy",
+    "bad": "/search?q=%E9%87%8D%E5%BA%86&page=x",
+}
+WIDTHS = (320, 360, 1280)
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def _page_url(name: str, news) -> str:
+    if name == "article":
+        return f"/article/{news.search('重庆').hits[0].id}?q=%E9%87%8D%E5%BA%86"
+    return PAGES[name]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_finds_no_wcag_violation_and_nothing_scrolls_sideways(server, browser, news, width):
+    axe = Axe()
+    context, page, problems = open_page(browser, width, 800)
+    found = {}
+    for name in PAGES:
+        response = page.goto(server.url + _page_url(name, news))
+        assert response.status == (400 if name == "bad" else 200), name
+        # One h1 on every page: what a screen reader's heading list starts with.
+        assert page.locator("h1").count() == 1, name
+        results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+        violations = [
+            f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in results.response["violations"]
+        ]
+        if violations:
+            found[name] = violations
+        # WCAG 1.4.10: the page reflows into the width, nothing is cut off or scrolls sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        if name != "front":
+            button = page.locator(".site-header .search-button").bounding_box()
+            assert button["x"] + button["width"] <= width, name
+        shot(page, f"axe-{width}-{name}")
+    # The axe run itself completed (its rules ran) on every page.
+    assert results.response["testEngine"]["name"] == "axe-core"
+    assert found == {}
+    # The 400 page's own status (and its console report) is expected; nothing else may fail.
+    assert [p for p in problems if "page=x" not in p and "400" not in p] == []
+    context.close()
+
+
+def test_timeline_is_one_tab_stop_with_arrow_keys(server, browser):
+    context, page, problems = open_page(browser, 1280, 900)
+    page.goto(server.url + "/search?q=%E9%87%8D%E5%BA%86&from=2020-01-01&to=2020-12-31")
+    bars = page.locator("a.timeline-bar")
+    assert bars.count() > 3
+    page.locator("#q").focus()
+    on_bar = "document.activeElement.classList.contains('timeline-bar')"
+    for _ in range(100):
+        page.keyboard.press("Tab")
+        if page.evaluate(on_bar):
+            break
+    assert page.evaluate(on_bar)
+    entered = page.evaluate("document.activeElement.dataset.period")
+    # The stop is the last bar with articles; one more Tab leaves the chart, Shift+Tab comes back.
+    filled = [p for p, c in zip(bars.evaluate_all("bs => bs.map(b => b.dataset.period)"),
+                                bars.evaluate_all("bs => bs.map(b => b.dataset.count)"), strict=True) if c != "0"]
+    assert entered == filled[-1]
+    page.keyboard.press("Tab")
+    assert not page.evaluate(on_bar)
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.dataset.period") == entered
+    # The arrow keys move along the bars; Home goes to the first; Enter follows the bar in focus.
+    page.keyboard.press("ArrowLeft")
+    before = page.evaluate("document.activeElement.dataset.period")
+    assert before < entered
+    page.keyboard.press("Home")
+    first = page.evaluate("document.activeElement.dataset.period")
+    assert first == bars.first.get_attribute("data-period")
+    page.keyboard.press("ArrowRight")
+    target = page.evaluate("document.activeElement.dataset.period")
+    assert first < target
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"from=" + target))
+    assert problems == []
+    context.close()
+
+    # Without the script every bar is an ordinary link in the tab order.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server.url + "/search?q=%E9%87%8D%E5%BA%86&from=2020-01-01&to=2020-12-31")
+    assert page.locator("a.timeline-bar[tabindex]").count() == 0
+    context.close()
+
+
+@pytest.mark.parametrize("width", [320, 360, 1280])
+def test_filter_panel_moves_nothing_with_or_without_script(server, browser, width):
+    url = server.url + PAGES["results"]
+    tops = {}
+    for script in (False, True):
+        context = browser.new_context(viewport={"width": width, "height": 800}, java_script_enabled=script)
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_load_state("load")
+        tops[script] = page.locator("li.hit").first.bounding_box()["y"]
+        # The filters: closed on a phone (the results come first), a column beside them when wide.
+        source_filter = page.locator('[data-facet="source"] a').first
+        if width < 900:
+            expect(source_filter).to_be_hidden()
+            assert tops[script] < 800  # the first result is on the first screen
+        else:
+            expect(source_filter).to_be_visible()
+        context.close()
+    assert abs(tops[True] - tops[False]) < 1, tops
+
+
+def test_touch_targets_on_a_phone(server, browser, news):
+    context, page, problems = open_page(browser, 360, 740)
+    small = {}
+    for name in ("results", "article"):
+        page.goto(server.url + _page_url(name, news))
+        if name == "results":
+            page.locator("#filters > summary").click()
+            page.locator("details.hit-copies > summary").first.click()
+        # Every control at least 24x24 px (WCAG 2.2's minimum), but links within a sentence.
+        sizes = page.locator("a, button, summary, input:not([type=hidden])").evaluate_all("""els => els
+            .filter(e => e.checkVisibility())
+            .filter(e => !e.closest('p.summary, .hit-snippet, .article-body, .skip-link, .article-footer p'))
+            .map(e => { const r = e.getBoundingClientRect();
+                        return [e.className.baseVal ?? e.className, e.textContent.trim().slice(0, 12), r.width, r.height]; })
+            .filter(([c, t, w, h]) => w > 0 && (w < 24 || h < 24))""")
+        if sizes:
+            small[name] = sizes
+    assert small == {}
     assert problems == []
     context.close()

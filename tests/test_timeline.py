@@ -52,7 +52,12 @@ def test_units_and_gaps():
 def test_results_page_draws_an_svg_whose_bars_filter(client, news):
     page = client.get("/search", query_string={"q": "重庆"}).get_data(as_text=True)
     svg = re.search(r'<svg class="timeline-chart".*?</svg>', page, re.S).group(0)
-    assert '<title id="timeline-title">' in svg and 'aria-labelledby="timeline-title timeline-caption"' in svg
+    # One text names the chart, read once: the figure's caption, which says that it counts dated
+    # articles only; each bar's name is its aria-label alone (no <title> read a second time).
+    assert "<title" not in svg and "aria-labelledby" not in svg
+    assert 'aria-labelledby="timeline-caption"' in page
+    caption = re.search(r'<figcaption class="timeline-caption" id="timeline-caption">(.*?)</figcaption>', page, re.S)
+    assert f"图中只计注明日期的 {sum(m.count for m in news.search('重庆', facets=True).facets['month']):,} 篇" in caption.group(1)
     bars = re.findall(
         r'<a class="timeline-bar[^"]*"\s+href="([^"]+)"\s+aria-label="([^"]+)" data-period="([^"]+)" data-count="(\d+)"',
         svg,

@@ -73,6 +73,68 @@ def test_assets_are_ours(client):
         assert client.get(asset).status_code == 200
 
 
+def test_static_files_under_versioned_urls_are_immutable(client, app, tmp_path):
+    import hashlib
+    from pathlib import Path
+
+    page = text(client.get("/"))
+    for name in ("style.css", "app.js", "favicon.svg"):
+        url = unescape(re.search(rf'"(/static/{re.escape(name)}\?v=[0-9a-f]+)"', page).group(1))
+        body = (Path(app.static_folder) / name).read_bytes()
+        assert url.endswith("?v=" + hashlib.sha256(body).hexdigest()[:12])
+        response = client.get(url)
+        assert response.status_code == 200
+        cache = response.headers["Cache-Control"]
+        assert "max-age=31536000" in cache and "immutable" in cache and "no-cache" not in cache, cache
+        # Without the version, or with a stale one, the file is revalidated: never pinned.
+        for other in (f"/static/{name}", f"/static/{name}?v=000000000000"):
+            cache = client.get(other).headers["Cache-Control"]
+            assert "immutable" not in cache and "no-cache" in cache, (other, cache)
+
+
+def test_static_version_follows_the_file(tmp_path, index_dir):
+    from web import assets
+
+    app = create_app({"TESTING": True, "INDEX": str(index_dir)})
+    app.static_folder = str(tmp_path)
+    (tmp_path / "style.css").write_text("a {}")
+    with app.test_request_context():
+        first = assets.static_url("style.css")
+        (tmp_path / "style.css").write_text("a { color: red }")
+        second = assets.static_url("style.css")
+        assert first != second and first.startswith("/static/style.css?v=")
+        assert assets.static_url("missing.css") == "/static/missing.css"
+
+
+def _meta(page: str, name: str) -> str | None:
+    found = re.search(rf'<meta name="{name}" content="([^"]*)">', page)
+    return unescape(found.group(1)) if found else None
+
+
+def test_every_page_describes_itself_and_only_content_is_indexed(client, news):
+    home = text(client.get("/"))
+    assert f"已收录 {news.doc_count:,} 篇新闻" in _meta(home, "description") and _meta(home, "robots") is None
+    results = text(client.get("/search", query_string={"q": "重庆"}))
+    assert _meta(results, "description").startswith("“重庆”的搜索结果：找到")
+    first = news.search("重庆").hits[0].id
+    article = text(client.get(f"/article/{first}", query_string={"q": "重庆"}))
+    stored = news.article(first)
+    assert _meta(article, "description")[:20] == stored.body.replace("\n", " ")[:20]
+    assert _meta(article, "robots") is None
+    for url, status in [
+        ("/search?q=%E9%87%8D%E5%BA%86", 200),
+        ("/search/source?q=%E9%87%8D%E5%BA%86", 200),
+        ("/search?q=%E9%87%8D%E5%BA%86&page=x", 400),
+        ("/no-such-page", 404),
+        ("/article/no-such-article", 404),
+    ]:
+        response = client.get(url)
+        assert response.status_code == status, url
+        page = text(response)
+        assert _meta(page, "robots") == "noindex", url
+        assert _meta(page, "description"), url
+
+
 def test_security_headers(client):
     response = client.get("/search?q=重庆")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]

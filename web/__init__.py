@@ -80,11 +80,12 @@ def create_app(config: Mapping | None = None) -> Flask:
         app.config["INDEX"], time_limit=app.config["TIME_LIMIT"], cache_size=app.config["PAGE_CACHE"]
     )
 
-    from . import compress, errors, filters, views
+    from . import assets, compress, errors, filters, views
 
     app.register_blueprint(views.bp)
     errors.install(app)
     filters.install(app)
+    assets.install(app)
     app.context_processor(lambda: {"site_name": app.config["SITE_NAME"], "tagline": app.config["TAGLINE"]})
     app.after_request(_security_headers)
     compress.install(app)
