@@ -245,9 +245,16 @@ def under_load(servers: list[dict], queries_file: Path, options: dict, work: Pat
 
 
 @click.command()
-@click.option("--index", "index", default="/work/fullix", show_default=True, envvar="NEWS_SEARCH_INDEX")
 @click.option(
-    "--eval", "eval_dir", default="/work/shared/eval", show_default=True, envvar="NEWS_SEARCH_EVAL", type=Path
+    "--index", "index", required=True, envvar="NEWS_SEARCH_INDEX", help="A full-corpus index (also $NEWS_SEARCH_INDEX)."
+)
+@click.option(
+    "--eval",
+    "eval_dir",
+    required=True,
+    envvar="NEWS_SEARCH_EVAL",
+    type=Path,
+    help="The folder of the dev query sets (also $NEWS_SEARCH_EVAL).",
 )
 @click.option("--baseline", default="main", show_default=True, help="The git ref of the code to compare with.")
 @click.option("--clients", default=8, show_default=True, type=click.IntRange(1))

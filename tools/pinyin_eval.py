@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import statistics
@@ -25,10 +24,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import click
+
 from search import NewsIndex, pinyin
 from search.evaluate import rank, read_qrels, read_queries, score
 
-EVAL = Path("/work/shared/eval")
 #: Latin queries everyone types, besides those of the dev sets.
 EVERYDAY = ["GPT-4", "GPT", "5G", "COVID", "COVID-19", "iPhone", "iPhone 14", "ChatGPT", "AI", "NBA", "CPI", "GDP"]
 #: The most frequent Latin words of the index checked.
@@ -145,24 +145,34 @@ def table_figures(news: NewsIndex, samples: list[str]) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--keyword-queries", type=Path, default=EVAL / "keyword-queries-dev.tsv")
-    parser.add_argument("--keyword-qrels", type=Path, default=EVAL / "keyword-qrels-dev.txt")
-    parser.add_argument("--queries", type=Path, default=EVAL / "queries-dev.tsv")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+@click.command()
+@click.option("--index", required=True, type=click.Path(exists=True, file_okay=False), help="The index to read.")
+@click.option(
+    "--eval",
+    "eval_dir",
+    required=True,
+    envvar="NEWS_SEARCH_EVAL",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The folder of the dev query sets (keyword-queries-dev.tsv, keyword-qrels-dev.txt, queries-dev.tsv); "
+    "also $NEWS_SEARCH_EVAL.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def main(index: str, eval_dir: Path, as_json: bool) -> None:
+    """The dev keyword queries typed as pinyin, scored against the same queries in Chinese, and how
+    often an ordinary Latin query is read as pinyin."""
+    keyword_queries = eval_dir / "keyword-queries-dev.tsv"
+    keyword_qrels = eval_dir / "keyword-qrels-dev.txt"
+    questions = eval_dir / "queries-dev.tsv"
     # No time limit: the figures compare rankings, not how busy the machine is.
-    news = NewsIndex.open(args.index, time_limit=None)
-    queries = read_queries(args.keyword_queries)
-    keyword = keyword_figures(news, queries, read_qrels(args.keyword_qrels))
-    latin = latin_figures(news, latin_queries([args.keyword_queries, args.queries], news))
+    news = NewsIndex.open(index, time_limit=None)
+    queries = read_queries(keyword_queries)
+    keyword = keyword_figures(news, queries, read_qrels(keyword_qrels))
+    latin = latin_figures(news, latin_queries([keyword_queries, questions], news))
     samples = [form for text in queries.values() for form in typed_as_pinyin(text).values()]
-    table = table_figures(news, samples + [t for kind in latin_queries([args.queries], news).values() for t in kind])
+    table = table_figures(news, samples + [t for kind in latin_queries([questions], news).values() for t in kind])
     report = {"keyword": keyword, "latin": latin, "table": table}
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=1))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return
     print(f"keyword queries ({keyword['queries']}): nDCG@10 in Chinese {keyword['chinese']:.4f}")
     for name, v in keyword["variants"].items():
