@@ -104,8 +104,14 @@ def _old_format_copy(root: Path, target: Path) -> Path:
     return target
 
 
-def test_old_format_is_refused_in_one_line(tmp_path, index_dir):
-    old = _old_format_copy(index_dir, tmp_path / "old")
+@pytest.fixture(scope="module")
+def old_format(tmp_path_factory, index_dir) -> Path:
+    """The session index rewritten in the format before this codec (read only: copy it to change it)."""
+    return _old_format_copy(index_dir, tmp_path_factory.mktemp("old-format") / "old")
+
+
+def test_old_format_is_refused_in_one_line(old_format):
+    old = old_format
     with pytest.raises(IndexOutdated) as raised:
         NewsIndex.open(old)
     assert isinstance(raised.value, IndexNotFound)
@@ -116,18 +122,18 @@ def test_old_format_is_refused_in_one_line(tmp_path, index_dir):
     assert "rebuild needed" in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_old_format_is_a_503_on_the_web(tmp_path, index_dir):
+def test_old_format_is_a_503_on_the_web(old_format):
     from web import create_app
 
-    old = _old_format_copy(index_dir, tmp_path / "old")
+    old = old_format
     client = create_app({"TESTING": True, "INDEX": str(old)}).test_client()
     response = client.get("/search?q=重庆", headers={"Accept": "application/json"})
     assert response.status_code == 503
     assert "rebuild" in response.get_data(as_text=True)
 
 
-def test_update_of_an_old_format_index_rebuilds_it(tmp_path, index_dir, sources_dir):
-    old = _old_format_copy(index_dir, tmp_path / "old")
+def test_update_of_an_old_format_index_rebuilds_it(tmp_path, old_format, sources_dir):
+    old = Path(shutil.copytree(old_format, tmp_path / "old"))
     summary = NewsIndex.update([str(sources_dir)], old)
     assert summary.rebuilt
     assert NewsIndex.open(old).search("重庆").total > 0

@@ -136,7 +136,9 @@ def row(n: int, day: int = 18, modified: int = 18, **changes):
     }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The PostgreSQL server takes seconds to start: its half runs in the full suite (and CI), not the
+# daily fast one.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def newsroom(request, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSROOM_PASSWORD", PASSWORD)
     if request.param == "sqlite":
