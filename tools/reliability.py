@@ -250,6 +250,14 @@ def _leftovers(index: Path) -> str:
     return "before writing or after publishing"
 
 
+def percentiles(latencies: list[float], wanted=(50, 95)) -> dict[str, float]:
+    """``{"p50": ..., "max": ...}`` of ``latencies`` (ms), for the ``wanted`` percentiles."""
+    if not latencies:
+        return {}
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    return {**{f"p{n}": round(cuts[n - 1], 1) for n in wanted}, "max": round(max(latencies), 1)}
+
+
 # Kill loop ---------------------------------------------------------------------------------------------
 
 
@@ -518,14 +526,7 @@ def load_run(drill: Drill, seconds: float, clients: int, rng: random.Random, thr
     figures.errors = dict(errors.most_common())
     figures.generations_published = len(published)
     figures.generations_seen_by_server = len(generations & published)
-    if latencies:
-        cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-        figures.latency_ms = {
-            "p50": round(cuts[49], 1),
-            "p90": round(cuts[89], 1),
-            "p99": round(cuts[98], 1),
-            "max": round(max(latencies), 1),
-        }
+    figures.latency_ms = percentiles(latencies, (50, 90, 99))
     if not figures.served_last_generation:
         figures.problems.append("the server did not end serving the last generation")
     return figures
@@ -580,13 +581,6 @@ def hostile_queries(words: list[str], rng: random.Random) -> Iterator[str]:
             depth = rng.randrange(20, 120)
             query = "(" * depth + " ".join(rng.sample(common, 4)) + ")" * depth
         yield query[:500]
-
-
-def _percentiles(latencies: list[float]) -> dict[str, float]:
-    if not latencies:
-        return {}
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
-    return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "max": round(max(latencies), 1)}
 
 
 def hostile_load(index: Path, seconds: float, clients: int, rng: random.Random, threads: int = 4) -> HostileFigures:
@@ -644,9 +638,9 @@ def hostile_load(index: Path, seconds: float, clients: int, rng: random.Random, 
             figures.problems.append(f"the server exited with {server.process.returncode}")
     figures.hostile_requests = len(hostile_ms)
     figures.hostile_by_status = dict(sorted(statuses.items()))
-    figures.hostile_latency_ms = _percentiles(hostile_ms)
+    figures.hostile_latency_ms = percentiles(hostile_ms)
     figures.cheap_requests = len(cheap_ms)
-    figures.cheap_latency_ms = _percentiles(cheap_ms)
+    figures.cheap_latency_ms = percentiles(cheap_ms)
     figures.errors = dict(errors.most_common())
     if time_limit and cheap_ms and figures.cheap_latency_ms["p95"] > 2000 * time_limit:
         figures.problems.append(
