@@ -32,3 +32,17 @@ def index_dir(tmp_path_factory, sources_dir) -> Path:
 @pytest.fixture(scope="session")
 def news(index_dir) -> NewsIndex:
     return NewsIndex.open(index_dir)
+
+
+@pytest.fixture(scope="session")
+def app(index_dir):
+    """The web app over the session index (read only)."""
+    from web import create_app
+
+    return create_app({"TESTING": True, "INDEX": str(index_dir)})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+

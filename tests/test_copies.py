@@ -3,22 +3,15 @@
 import json
 from datetime import datetime
 
-import pytest
 from click.testing import CliRunner
 
 from search import copies
 from search.cli import cli
-from web import create_app
 
 from .feature_cases import PORTAL, REPRINT, STORY
 from .helpers import ids
 
 COPIES = {"copy-wire", "copy-reprint", "copy-portal"}
-
-
-@pytest.fixture(scope="module")
-def client(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
 
 
 def test_clusters_near_duplicates_not_rewrites_or_templates():

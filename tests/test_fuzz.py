@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 from urllib.parse import quote, quote_from_bytes
 
-import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +23,6 @@ from hypothesis import strategies as st
 from search import NewsIndex, QueryError, SourceError
 from search.cli import cli
 from search.sources import read_sources
-from web import create_app
 
 from .audit import fragment_problems, page_problems
 from .helpers import FIXTURES, write_jsonl
@@ -111,11 +109,6 @@ def test_highlighting_any_text_for_any_query_is_escaped(text, q):
 
 
 # The web API and pages ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
 
 
 def encode(value) -> str:

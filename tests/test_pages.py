@@ -9,21 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from web import create_app
 from web.compress import accepts_gzip
 from web.views import FACETS_SHOWN
 
 from .test_web import facet_counts, links, text
-
-
-@pytest.fixture(scope="module")
-def app(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def more_link(html: str, name: str) -> str | None:

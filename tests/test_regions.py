@@ -7,15 +7,8 @@ from click.testing import CliRunner
 
 from search import regions
 from search.cli import cli
-from web import create_app
 
 from .helpers import ids
-
-
-@pytest.fixture(scope="module")
-def client(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
-
 
 # Tagging ---------------------------------------------------------------------------------------------
 

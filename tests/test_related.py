@@ -2,18 +2,11 @@
 
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from search.cli import cli
-from web import create_app
 
 COPIES = {"copy-wire", "copy-reprint", "copy-portal"}
-
-
-@pytest.fixture(scope="module")
-def client(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
 
 
 def test_related_leaves_out_the_article_and_its_copies(news):

@@ -2,17 +2,10 @@
 
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from search.cli import cli
 from search.spelling import _one_edit
-from web import create_app
-
-
-@pytest.fixture(scope="module")
-def client(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
 
 
 def test_completes_frequent_words_then_titles(news):

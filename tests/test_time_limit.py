@@ -118,13 +118,6 @@ def test_totals_are_counted_under_a_filter_a_phrase_or_a_not(news):
 # The web: numbers, totals and headers ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def client(index_dir):
-    from web import create_app
-
-    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
-
-
 @pytest.mark.parametrize("name", ["page", "per_page"])
 @pytest.mark.parametrize("digits", [7, 4_300, 4_301, 50_000])
 def test_absurd_whole_numbers_are_a_400(client, name, digits):

@@ -5,18 +5,11 @@ from datetime import date
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from click.testing import CliRunner
 
 from search import timeline
 from search.cli import cli
 from search.results import FacetValue
-from web import create_app
-
-
-@pytest.fixture(scope="module")
-def client(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)}).test_client()
 
 
 def test_month_facet_adds_up_to_the_years(news):

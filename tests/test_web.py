@@ -19,16 +19,6 @@ from web.filters import link_url
 from .helpers import HIT_FIELDS, SEED_TITLE, ids, write_jsonl
 
 
-@pytest.fixture(scope="module")
-def app(index_dir):
-    return create_app({"TESTING": True, "INDEX": str(index_dir)})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def doc_ids(html: str) -> list[str]:
     """Result ids in page order (from the data-doc-id attributes of the result list)."""
     return re.findall(r'<li class="hit" data-doc-id="([^"]*)"', html)
