@@ -206,9 +206,9 @@ class NewsIndex:
     def warm_up(self) -> None:
         """Load now what the first search of the served generation would otherwise load inside its
         time limit: the segmenter, the ranking's field lengths and the copies."""
+        if self._index is not None and self._sidecars.get("warm"):
+            return  # a newly published generation is seen (and warmed) at its first search after
         ix = self._whoosh()
-        if self._sidecars.get("warm"):
-            return
         parse("重庆")  # the segmenter and its dictionaries, once per process
         with ix.reader() as reader:
             scoring.warm(reader)
