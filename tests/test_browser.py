@@ -203,7 +203,11 @@ def test_unknown_article_page(server, browser):
 def test_suggestions_timeline_and_copies(server, browser, news):
     context, page, problems = open_page(browser, 1280, 900)
     page.goto(server.url + "/")
+    # The box takes the focus by autofocus, which Chromium applies at a later frame than the load
+    # event: keys typed before it would go nowhere, so wait for the focus as a reader would.
+    expect(page.locator("#q")).to_be_focused()
     page.keyboard.type("重庆")
+    expect(page.locator("#q")).to_have_value("重庆")
     # Typing fills the box's datalist from /api/suggest: the list for "重庆" (the one for "重" may
     # come first). Playwright's assertions wait for it (the page's CSP forbids wait_for_function).
     wanted = news.suggest("重庆")
