@@ -13,7 +13,6 @@ from contextlib import contextmanager
 import click
 
 from . import timeline
-from .analysis import segment
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
@@ -377,7 +376,7 @@ def serve(index_dir, host, port, sources, workers, threads, server_name):
     Every worker serves a rebuilt index without a restart. If the index directory holds no index
     yet, it is first built from the sources.
     """
-    from web import create_app, server, warm_up
+    from web import create_app, server, warm_up, warm_up_to_fork
 
     if current_generation(index_dir) is None:
         sources = list(sources) or list(DEFAULT_SOURCES)
@@ -392,8 +391,9 @@ def serve(index_dir, host, port, sources, workers, threads, server_name):
     with NewsIndex.open(index_dir) as index:  # the index is readable before any worker starts
         documents = index.doc_count
     announce = server.announce_to()
+    server.log_to_stderr()
+    app = create_app(config)
     if server_name == "waitress":
-        app = create_app(config)
         documents = warm_up(app)
         click.echo(f"Serving {documents} articles from {index_dir}/ with waitress (Ctrl-C to stop)", err=True)
         server.run_waitress(app, host, port, threads, announce)
@@ -404,10 +404,9 @@ def serve(index_dir, host, port, sources, workers, threads, server_name):
         f"{'s' if workers > 1 else ''} of {threads} thread{'s' if threads > 1 else ''} (Ctrl-C to stop)",
         err=True,
     )
-    # The segmenter's dictionaries (no open files) are loaded once here, before the workers are
-    # forked, so that the workers share their memory instead of each loading its own copy.
-    segment("重庆")
-    server.run_gunicorn(lambda: create_app(config), warm_up, host, port, workers, threads, announce)
+    # The app is built and the index warmed here, in gunicorn's master, before the workers are
+    # forked: they share that memory instead of each loading its own copy.
+    server.run_gunicorn(app, warm_up_to_fork, warm_up, host, port, workers, threads, announce)
 
 
 @cli.command("eval")

@@ -32,6 +32,9 @@ What stays as typed:
 The table (:data:`SIDECAR`, ``pinyin.tsv``) is written beside each generation at index time
 (:func:`write`), as pypinyin is too slow to run over a whole vocabulary while a reader waits; the
 searcher computes it aside for a generation written without it. pypinyin is imported only then.
+Loaded, the table is held in sorted arrays (:class:`_Groups`), not dicts of Python objects: a few
+bisections a lookup, and a search for spellings stops extending letters that no known spelling
+starts with.
 """
 
 from __future__ import annotations
@@ -39,9 +42,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
+
+from .suggest import Packed
 
 SIDECAR = "pinyin.tsv"
 #: A Latin word the index holds is read as pinyin only when the reading's rarest word is in this
@@ -152,9 +160,9 @@ class Table:
                 if len(kept) < PER_INITIALS:
                     kept.append((prior, weight, word))
         self.total = total
-        self.full = full
-        self.singles = singles
-        self.initials = initials
+        self.full = _Groups(full)
+        self.singles = _Groups(singles)
+        self.initials = _Groups(initials)
         self.longest = max(map(len, full), default=0)
         self.longest_initials = max(map(len, initials), default=0)
 
@@ -199,11 +207,9 @@ class Table:
             if not beams[i]:
                 continue
             for j in range(i + 1, min(n, i + self.longest) + 1):
-                found = self._words(letters, i, j, bounds)
-                if not found:
-                    continue
+                found, longer = self._words(letters, i, j, bounds)
                 beam = beams[j]
-                for score, words in beams[i]:
+                for score, words in beams[i] if found else ():
                     for prior, weight, word, single in found:
                         if single and words and glue is not None:
                             cost = math.log((glue(words[-1][0][-1] + word) + 0.5) / self.total) + SINGLE_COST
@@ -216,6 +222,8 @@ class Table:
                 if len(beam) > most:
                     beam.sort(key=lambda item: -item[0])
                     del beam[most:]
+                if not longer:  # no known spelling goes on from letters[i:j]: none spells more
+                    break
         final = sorted(beams[n], key=lambda item: -item[0])
         return [words for _, words in final[:most]]
 
@@ -230,19 +238,27 @@ class Table:
                 found.append((score, words))
                 return
             for end in range(at + 2, min(len(letters), at + self.longest_initials) + 1):
-                for prior, weight, word in self.initials.get(letters[at:end], ()):
+                rows, longer = self.initials.get(letters[at:end])
+                for prior, weight, word in rows:
                     extend(end, score + self._score(prior, False), [*words, (word, weight, prior)])
+                if not longer:
+                    break
 
         extend(0, 0.0, [])
         found.sort(key=lambda item: -item[0])
         return [words for _, words in found[:most]]
 
-    def _words(self, letters: str, i: int, j: int, bounds: frozenset[int]) -> list[tuple[int, int, str, bool]]:
-        """The words spelling ``letters[i:j]`` whose syllables end at each of ``bounds`` inside."""
+    def _words(
+        self, letters: str, i: int, j: int, bounds: frozenset[int]
+    ) -> tuple[list[tuple[int, int, str, bool]], bool]:
+        """The words spelling ``letters[i:j]`` whose syllables end at each of ``bounds`` inside, and
+        whether any word or character spells more letters starting with these."""
         piece = letters[i:j]
         inside = [b - i for b in bounds if i < b < j]
         found = []
-        for prior, weight, word, spelled in self.full.get(piece, ()):
+        words, longer = self.full.get(piece)
+        singles, longer_single = self.singles.get(piece)
+        for prior, weight, word, spelled in words:
             if inside:
                 edges, at = set(), 0
                 for syllable in spelled.split():
@@ -254,8 +270,41 @@ class Table:
             if len(found) == PER_STEP:
                 break
         if not inside:
-            found += [(prior, weight, word, True) for prior, weight, word, _ in self.singles.get(piece, ())]
-        return found
+            found += [(prior, weight, word, True) for prior, weight, word, _ in singles]
+        return found, longer or longer_single
+
+
+class _Groups:
+    """Rows grouped by key (``(prior, weight, text, ...)``), as compact as a table of a few hundred
+    thousand rows allows: the keys sorted in one :class:`~search.suggest.Packed` string, the rows
+    of each key one after another in arrays (a dict of lists of tuples of Python objects costs
+    several times more, and every object of it is walked by the garbage collector)."""
+
+    def __init__(self, groups: dict[str, list[tuple]]):
+        keys = sorted(groups)
+        rows = [row for key in keys for row in groups[key]]
+        self._keys = Packed(keys)
+        self._starts = array("I", accumulate((len(groups[key]) for key in keys), initial=0))
+        self._prior = array("q", [row[0] for row in rows])
+        self._weight = array("q", [row[1] for row in rows])
+        self._texts = [Packed([row[k] for row in rows]) for k in range(2, len(rows[0]) if rows else 2)]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def get(self, key: str) -> tuple[list[tuple], bool]:
+        """The rows of ``key`` (none when it has none), and whether a longer key starts with it."""
+        keys = self._keys
+        at = bisect_left(keys, key)
+        rows = []
+        if at < len(keys) and keys[at] == key:
+            texts = self._texts
+            rows = [
+                (self._prior[i], self._weight[i], *(column[i] for column in texts))
+                for i in range(self._starts[at], self._starts[at + 1])
+            ]
+            at += 1
+        return rows, at < len(keys) and keys[at].startswith(key)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ matches is counted exactly only while that is cheap -- a huge OR query gets an e
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -41,6 +42,8 @@ from .suggest import Suggester, dictionary_words
 from .timelimit import TIME_LIMIT, Budget
 from .timelimit import run as run_limited
 from .updater import UpdateSummary, update
+
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
@@ -130,6 +133,7 @@ class NewsIndex:
                 if generation != self._generation or self._index is None:
                     self._index, self._generation = open_generation(self.path)
                     self._sidecars = {}
+                    log.info("Opened %s", self._generation.name)
         return self._index
 
     def _sidecar(self, name: str, load):
@@ -203,17 +207,50 @@ class NewsIndex:
             kept["overview"] = overview
         return overview
 
-    def warm_up(self) -> None:
+    def warm_up(self, everything: bool = False) -> None:
         """Load now what the first search of the served generation would otherwise load inside its
-        time limit: the segmenter, the ranking's field lengths and the copies."""
-        if self._index is not None and self._sidecars.get("warm"):
+        time limit: the segmenter, the ranking's field lengths and the copies.
+
+        :param everything: also the facet columns, the suggestions, the pinyin table and pypinyin's
+            readings (for "did you mean"), and open this thread's searcher: what a server loads
+            before its first request. It reads ``CURRENT`` first, so it warms the generation
+            published last.
+        """
+        if not everything and self._index is not None and self._sidecars.get("warm"):
             return  # a newly published generation is seen (and warmed) at its first search after
+        started = time.perf_counter()
         ix = self._whoosh()
-        parse("重庆")  # the segmenter and its dictionaries, once per process
-        with ix.reader() as reader:
-            scoring.warm(reader)
-        self.copies()
-        self._sidecars["warm"] = True
+        if not self._sidecars.get("warm"):
+            parse("重庆")  # the segmenter and its dictionaries, once per process
+            with ix.reader() as reader:
+                scoring.warm(reader)
+            self.copies()
+            self._sidecars["warm"] = True
+        if everything and not self._sidecars.get("warm everything"):
+            self._columns(self._searcher())
+            self._suggester()
+            if (self._generation / pinyin.SIDECAR).exists():  # else computed aside at its first use
+                self._pinyin()
+            spelling.warm()
+            self._sidecars["warm everything"] = True
+            log.info("Loaded %s in %.1f s", self._generation.name, time.perf_counter() - started)
+        if everything:
+            self._searcher()
+
+    def release_files(self) -> None:
+        """Close the index files this thread has open (its searcher), keeping what was loaded from
+        them.
+
+        A server's master calls it after :meth:`warm_up` and before it forks its workers: they
+        inherit the loaded data, which stays shared with the master (copy-on-write) while nobody
+        writes to it, and each opens files of its own at its first search (a file shared between
+        processes would share its read position too).
+        """
+        with self._lock:
+            held = getattr(self._local, "held", None)
+            if held is not None:
+                held[1].close()
+                self._local.held = None
 
     def _searcher(self):
         """This thread's searcher of the served generation (reopened after a rebuild)."""

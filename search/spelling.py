@@ -143,6 +143,11 @@ def alternatives(query: str, did_you_mean: str | None, filtered: bool) -> list[A
 _FUZZY = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ing", "in"), ("eng", "en"), ("ang", "an"), ("l", "n"))
 
 
+def warm() -> None:
+    """Load pypinyin's tables now (a server's master does, so that its workers share them)."""
+    _readings("重")
+
+
 @lru_cache(maxsize=65536)
 def _readings(char: str) -> tuple[frozenset[str], frozenset[str]]:
     """The toneless readings of a character, exact and with the usual fuzzy pairs merged."""
@@ -192,4 +197,4 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
-__all__ = ["Alternative", "alternatives", "closest", "corrected", "far_more", "worth_correcting_beside"]
+__all__ = ["Alternative", "alternatives", "closest", "corrected", "far_more", "warm", "worth_correcting_beside"]

@@ -7,8 +7,9 @@ title is worth suggesting from one article on) and the titles (weighted by how o
 ``kind, key, text, weight``; the key is the text folded as the analysis folds it (traditional to
 simplified, full width to ASCII, lower case), so ``重慶`` completes like ``重庆``.
 
-:class:`Suggester` loads the file once per process into sorted lists: a completion is two binary
-searches plus a look at the range (the most frequent one-character prefixes are precomputed), a
+:class:`Suggester` loads the file once per process into sorted arrays (:class:`Packed`: the texts
+in one string, a few bytes of offset each, rather than a Python string each): a completion is two
+binary searches plus a look at the range (the most frequent one-character prefixes are precomputed), a
 few microseconds to a millisecond, cheap enough for every keystroke. The words before the last one
 are kept as typed and the last one is completed (``重庆 轨`` -> ``重庆 轨道交通``).
 
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import heapq
 import re
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate
 from pathlib import Path
 
 from .analysis import DATA_DIR, REGIONAL_DICT, fold
@@ -141,16 +144,49 @@ def _title_words(reader, fields) -> set[str]:
     return words
 
 
+class Packed(Sequence[str]):
+    """Many short texts held as one string and their offsets: read like a list (``len``, ``[i]``,
+    iteration, :func:`bisect.bisect_left` on sorted texts) for a small part of a list's memory (a
+    Python string costs 50 to 80 bytes besides its characters; here a text costs its characters and
+    a four-byte offset, and the memory is in two blocks that no garbage collection walks)."""
+
+    __slots__ = ("_text", "_starts")
+
+    def __init__(self, texts: Iterable[str]):
+        texts = texts if isinstance(texts, list) else list(texts)
+        self._text = "".join(texts)
+        self._starts = array("I", accumulate(map(len, texts), initial=0))
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self._starts) - 1:
+            raise IndexError("Packed index out of range")
+        starts = self._starts
+        return self._text[starts[index] : starts[index + 1]]
+
+    def __iter__(self) -> Iterator[str]:
+        text, starts = self._text, self._starts
+        return (text[starts[i] : starts[i + 1]] for i in range(len(starts) - 1))
+
+
 class _Sorted:
     """Texts sorted by key, with weights, and the best few for each one-character prefix."""
 
     def __init__(self, rows: list[tuple[str, str, int]], top: int = 10):
         rows.sort()
-        self.keys = [r[0] for r in rows]
-        self.texts = [r[1] for r in rows]
-        self.weights = [r[2] for r in rows]
+        self.keys = Packed([r[0] for r in rows])
+        # A word's text is its key: one copy of it does for both.
+        same = all(r[0] == r[1] for r in rows)
+        self.texts = self.keys if same else Packed([r[1] for r in rows])
+        self.weights = array("I", [r[2] for r in rows])
         by_first: dict[str, list[int]] = defaultdict(list)
-        for index, k in enumerate(self.keys):
+        for index, k in enumerate(r[0] for r in rows):
             by_first[k[:1]].append(index)
         self.first = {
             c: heapq.nlargest(top, idx, key=self.weights.__getitem__) for c, idx in by_first.items() if len(idx) > top
@@ -168,6 +204,11 @@ class _Sorted:
             return sorted(range(lo, hi), key=self.weights.__getitem__, reverse=True)
         return heapq.nlargest(limit, range(lo, hi), key=self.weights.__getitem__)
 
+    def weight(self, key: str) -> int:
+        """The weight of ``key`` (0 when it is not here)."""
+        at = bisect_left(self.keys, key)
+        return self.weights[at] if at < len(self.keys) and self.keys[at] == key else 0
+
 
 class Suggester:
     """The suggestion data of one generation."""
@@ -176,9 +217,9 @@ class Suggester:
         self.words = _Sorted(words)
         self.titles = _Sorted(titles)
         # Words by their reversed key, to find words sharing an ending.
-        self._reversed = sorted((k[::-1], i) for i, k in enumerate(self.words.keys))
-        self._reversed_keys = [r[0] for r in self._reversed]
-        self._weight = dict(zip(self.words.keys, self.words.weights, strict=True))
+        reversed_keys = sorted((k[::-1], i) for i, k in enumerate(self.words.keys))
+        self._reversed_keys = Packed([k for k, _ in reversed_keys])
+        self._reversed = array("I", [i for _, i in reversed_keys])
 
     @classmethod
     def load(cls, generation: Path) -> Suggester:
@@ -202,7 +243,7 @@ class Suggester:
 
     def weight(self, word: str) -> int:
         """How many articles hold ``word`` (0 when it is not a suggestion word)."""
-        return self._weight.get(key(word), 0)
+        return self.words.weight(key(word))
 
     def complete(self, typed: str, limit: int = 8) -> list[str]:
         """Up to ``limit`` completions of what was typed: frequent words for the last word, then titles."""
@@ -238,9 +279,9 @@ class Suggester:
         ending = typed[-half:][::-1]
         lo = bisect_left(self._reversed_keys, ending)
         hi = bisect_left(self._reversed_keys, ending + _END)
-        found.update(self._reversed[i][1] for i in range(lo, min(hi, lo + most)))
+        found.update(self._reversed[lo : min(hi, lo + most)])
         words = self.words
         return [(words.keys[i], words.texts[i], words.weights[i]) for i in sorted(found)]
 
 
-__all__ = ["SIDECAR", "Suggester", "dictionary_words", "key", "word_weights", "write"]
+__all__ = ["SIDECAR", "Packed", "Suggester", "dictionary_words", "key", "word_weights", "write"]

@@ -58,3 +58,15 @@ def test_serving_benchmark_runs_and_writes_json(tmp_path, index_dir):
     assert sum(run["load"]["requests"] for run in report["runs"]) > 0
     assert len(report["runs"][2]["memory"]["processes"]) == 3  # the master and two workers
     assert report["library"]["p95_ms"] > 0 and report["ratios"]["page_p95_vs_library_p95"] > 0
+
+
+@pytest.mark.slow
+def test_memory_benchmark_measures_each_piece(tmp_path, index_dir):
+    out = tmp_path / "pieces.json"
+    command = [sys.executable, "-m", "tools.bench_memory", "pieces", "--index", str(index_dir), "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600, check=True)
+    assert "suggestions" in done.stdout and "pinyin table" in done.stdout
+    pieces = {row["piece"]: row for row in json.loads(out.read_text(encoding="utf-8"))}
+    assert list(pieces)[:3] == ["imports", "segmenter", "open"] and "pypinyin" in pieces
+    assert pieces["segmenter"]["held_mb"] > 10  # jieba's dictionaries
+    assert all(row["held_mb"] >= -1 for row in pieces.values())

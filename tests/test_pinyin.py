@@ -169,3 +169,16 @@ def test_names_of_our_dictionaries_come_first_and_context_picks_characters():
     together = {("外卖", "骑手"): 15, ("外卖", "旗手"): 1}
     assert pinyin.read("waimai qishou", table, lambda word: 0) == "外卖 旗手"
     assert pinyin.read("waimai qishou", table, lambda word: 0, lambda w: together.get(tuple(w), 0)) == "外卖 骑手"
+
+
+def test_table_groups_find_rows_and_tell_whether_longer_keys_go_on():
+    groups = pinyin._Groups(
+        {"chong": [(5, 5, "冲", "chong")], "chongqing": [(9, 9, "重庆", "chong qing"), (2, 2, "崇庆", "chong qing")]}
+    )
+    assert len(groups) == 2
+    assert groups.get("chongqing") == ([(9, 9, "重庆", "chong qing"), (2, 2, "崇庆", "chong qing")], False)
+    assert groups.get("chong") == ([(5, 5, "冲", "chong")], True)  # chongqing goes on from it
+    assert groups.get("chongq") == ([], True)
+    assert groups.get("chongqingx") == ([], False) and groups.get("a") == ([], False)
+    assert pinyin._Groups({}).get("a") == ([], False)
+

@@ -116,6 +116,22 @@ def open_generations(pid: int) -> set[str]:
     return names
 
 
+def logged(server, pid: int, notice: str) -> bool:
+    """Whether process ``pid`` of the server wrote ``notice`` (a line of the library's log) to stderr."""
+    return any(f"[{pid}] [INFO] {notice}" in line for line in server.stderr().splitlines())
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """A process's resident memory and the part of it only this process holds (its private
+    pages, the rest being shared with others), in MB."""
+    figures = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            figures[name] = int(value.split()[0]) / 1024
+    return figures["Rss"], figures["Private_Clean"] + figures["Private_Dirty"]
+
+
 def status_of(url: str) -> int:
     with urlopen(url, timeout=30) as response:
         response.read()
@@ -151,6 +167,51 @@ def test_gunicorn_workers_each_open_the_index_and_all_answer(index_dir):
 
 
 @pytest.mark.slow
+def test_the_master_warms_the_index_and_the_workers_share_it(index_dir):
+    """gunicorn's master loads the served generation before it forks; the workers inherit it (they
+    load nothing themselves), open index files of their own, and answer as the library does."""
+    from search import NewsIndex
+
+    library = NewsIndex(index_dir, cache_size=0)
+    generation = library.generation
+    with serve("--index", str(index_dir), "--workers", "2", "--threads", "2") as server:
+        master = server.process.pid
+        pids = wait_for_workers(server, 2)
+        assert get_json(server.url + "/healthz")["generation"] == generation
+        assert logged(server, master, f"Loaded {generation}")
+        # The master keeps what it loaded but no file of the index open: the workers' files are
+        # their own (a file shared between processes would share its read position).
+        assert open_generations(master) == set()
+        deadline = time.monotonic() + 60
+        while not all(open_generations(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in pids:
+            assert open_generations(pid) == {generation}, pid
+        before = {pid: cpu_ticks(pid) for pid in pids}
+        expected = {}
+        for query, page in [("重庆", 1), ("发展", 2), ("经济", 1), ("chongqing", 1), ("轨道交通", 1)]:
+            found = library.search(query, page=page, facets=True).to_dict()
+            del found["took_ms"]
+            expected[f"{server.url}/api/search?q={quote(query)}&page={page}"] = found
+        for prefix in ("重", "重庆 轨", "chong"):
+            expected[f"{server.url}/api/suggest?q={quote(prefix)}"] = library.suggest(prefix)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            urls = list(expected) * 8
+            answers = list(pool.map(get_json, urls))
+        used = {pid: cpu_ticks(pid) - before[pid] for pid in pids}
+        assert all(ticks > 0 for ticks in used.values()), used  # both workers answered
+        for url, answer in zip(urls, answers, strict=True):  # every answer is the library's
+            if isinstance(answer, dict):
+                del answer["took_ms"]
+            assert answer == expected[url], url
+        for pid in pids:  # nothing of the generation was loaded, or opened anew, by a worker
+            assert not logged(server, pid, f"Opened {generation}") and not logged(server, pid, f"Loaded {generation}")
+        # Most of each worker's memory is shared with the master (and the other worker).
+        held = {pid: memory_mb(pid) for pid in pids}
+        assert all(private < resident / 2 for resident, private in held.values()), held
+
+
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced(index_dir):
     with serve("--index", str(index_dir), "--workers", "2", "--threads", "2") as server:
         first, second = wait_for_workers(server, 2)
@@ -162,6 +223,7 @@ def test_a_killed_worker_is_replaced(index_dir):
         while not open_generations(newcomer) and time.monotonic() < deadline:  # warming up
             time.sleep(0.1)
         assert open_generations(newcomer)
+        assert not logged(server, newcomer, "Opened ")  # forked from the warm master: nothing to load
         with ThreadPoolExecutor(max_workers=4) as pool:
             urls = [search_url(server, "重庆", page=page) for page in range(1, 13)]
             assert set(pool.map(status_of, urls)) == {200}
@@ -191,6 +253,23 @@ def test_every_worker_serves_a_rebuilt_index(tmp_path):
             answers = list(pool.map(get_json, [server.url + "/healthz"] * 40))
         assert {(a["documents"], a["generation"]) for a in answers} == {(30, generation)}
         assert wait_for_workers(server, 2) == pids  # no restart
+        # Each worker loaded the new generation itself (the master's is the old one).
+        assert all(logged(server, pid, f"Opened {generation}") for pid in pids)
+        assert not logged(server, server.process.pid, f"Opened {generation}")
+
+        # SIGHUP: the master warms the new generation and forks new workers, which share it.
+        server.process.send_signal(signal.SIGHUP)
+        newcomers = wait_for_workers(server, 2, other_than=pids)
+        assert logged(server, server.process.pid, f"Loaded {generation}")
+        assert open_generations(server.process.pid) == set()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(get_json, [server.url + "/healthz"] * 20))
+            found = list(
+                pool.map(get_json, [search_url(server, "码头", per_page=50).replace("/search", "/api/search")] * 8)
+            )
+        assert {(a["documents"], a["generation"]) for a in answers} == {(30, generation)}
+        assert all(f["total"] == 30 and {hit["id"][:4] for hit in f["hits"]} == {"new-"} for f in found)
+        assert not any(logged(server, pid, f"Opened {generation}") for pid in newcomers)
 
 
 @pytest.mark.slow

@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from search.cli import cli
 from search.spelling import _one_edit
+from search.suggest import Suggester
 
 
 def test_completes_frequent_words_then_titles(news):
@@ -89,3 +91,31 @@ def test_a_correction_is_offered_beside_results_on_the_page(client):
     page = client.get("/search", query_string={"q": "涪林榨菜"}).get_data(as_text=True)
     assert 'id="did-you-mean"' in page and "<strong>涪陵榨菜</strong>" in page and "找到" in page
     assert client.get("/api/search", query_string={"q": "涪林榨菜"}).json["did_you_mean"] == "涪陵榨菜"
+
+
+def test_packed_texts_read_like_a_sorted_list():
+    from bisect import bisect_left
+
+    from search.suggest import Packed
+
+    texts = sorted(["重庆", "重庆市", "轨道交通", "", "a", "成渝地区双城经济圈", "😀表情"])
+    packed = Packed(texts)
+    assert len(packed) == len(texts) and list(packed) == texts
+    assert [packed[i] for i in range(len(texts))] == texts
+    assert packed[-1] == texts[-1] and packed[1:3] == texts[1:3]
+    for probe in ("重", "重庆", "重庆市x", "", "z", "\U0010ffff"):
+        assert bisect_left(packed, probe) == bisect_left(texts, probe), probe
+    with pytest.raises(IndexError):
+        packed[len(texts)]
+    assert list(Packed([])) == [] and len(Packed([])) == 0
+
+
+def test_suggester_weights_and_neighbours_from_packed_arrays():
+    words = [("重庆", "重庆", 30), ("重庆市", "重庆市", 20), ("重床", "重床", 1), ("成都", "成都", 25)]
+    titles = [("重庆火锅节开幕", "重庆火锅节开幕", 3)]
+    suggester = Suggester(words, titles)
+    assert suggester.weight("重庆") == 30 and suggester.weight("重慶") == 30 and suggester.weight("重") == 0
+    assert suggester.words.texts is suggester.words.keys  # a word's text is its key: kept once
+    assert {text for _, text, _ in suggester.neighbours("重庆")} == {"重庆", "重庆市", "重床"}
+    assert {text for _, text, _ in suggester.neighbours("成渝")} == {"成都"}
+    assert suggester.complete("重") == ["重庆", "重庆市", "重床", "重庆火锅节开幕"]

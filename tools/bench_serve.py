@@ -180,15 +180,11 @@ def histogram_percentile(times: Counter, share: float) -> float:
 
 
 def memory(pid: int) -> dict:
-    """Resident memory of a process, in MB: RSS, and PSS (shared pages divided among sharers)."""
-    rss = pss = 0
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name == "Rss":
-            rss = int(value.split()[0]) / 1024
-        elif name == "Pss":
-            pss = int(value.split()[0]) / 1024
-    return {"rss_mb": round(rss, 1), "pss_mb": round(pss, 1)}
+    """Resident memory of a process, in MB: RSS, PSS (shared pages divided among sharers) and USS
+    (the pages only this process holds)."""
+    from tools.bench_memory import process_memory
+
+    return process_memory(pid)
 
 
 def server_memory(pids: list[int], workers: int | None) -> dict:

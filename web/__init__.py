@@ -107,17 +107,26 @@ def _security_headers(response):
 
 
 def warm_up(app: Flask) -> int:
-    """Open the index and load the segmenter, the copies, the suggestions and the pinyin table now,
-    so that the first reader does not wait for them.
+    """Open the index and load the segmenter, the field lengths, the copies, the facet columns, the
+    suggestions and the pinyin table now, so that the first reader does not wait for them.
 
     :returns: the number of articles in the index
     :raises search.IndexNotFound: when there is no index
     """
     index: NewsIndex = app.extensions["news_search"]
-    index.warm_up()
-    index.suggest("重")  # the suggestion data, so that the first keystroke does not wait for it
-    index.search("chongqing", per_page=1)  # the pinyin table
+    index.warm_up(everything=True)
     return index.doc_count
 
 
-__all__ = ["DEFAULTS", "create_app", "warm_up"]
+def warm_up_to_fork(app: Flask) -> int:
+    """:func:`warm_up`, then close the index files this process has open, keeping what was loaded:
+    run in a server's master before it forks its workers, which share that memory.
+
+    :returns: the number of articles in the index
+    """
+    documents = warm_up(app)
+    app.extensions["news_search"].release_files()
+    return documents
+
+
+__all__ = ["DEFAULTS", "create_app", "warm_up", "warm_up_to_fork"]

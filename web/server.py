@@ -1,18 +1,26 @@
 """Running the app for readers: gunicorn worker processes, or waitress threads where gunicorn cannot run.
 
 Searching is Python work under the GIL, so one process keeps one core busy however many threads
-it has. :func:`run_gunicorn` serves with gunicorn's pre-forking server: ``workers`` processes,
-each with its own app and its own :class:`search.NewsIndex` (opened once, in the worker, after the
-fork: open files are never shared between processes), ``threads`` threads each for overlapping
-I/O. The master replaces a worker that dies; SIGTERM stops accepting and lets the requests in
-flight finish (up to :data:`GRACEFUL_TIMEOUT` seconds). gunicorn needs ``fork`` and ``fcntl`` (Linux,
-macOS, other Unix); elsewhere :func:`run_waitress` serves from one process with threads.
+it has. :func:`run_gunicorn` serves with gunicorn's pre-forking server: ``workers`` processes
+forked from one master, ``threads`` threads each for overlapping I/O. The master builds the app and
+warms the served generation before it forks (the segmenter, field lengths, facet columns, copies,
+suggestions, pinyin table), then closes the index files it opened and freezes its objects out of
+the garbage collector's reach (``gc.freeze``): the workers inherit that memory and share it with
+the master for as long as nobody writes to it, and each opens index files of its own (open files
+are never shared between processes). A generation published later is loaded by each worker for
+itself at its next search; SIGHUP makes the master warm the new one and replace the workers, which
+then share it again. The master replaces a worker that dies (the newcomer is forked warm too);
+SIGTERM stops accepting and lets the requests in flight finish (up to :data:`GRACEFUL_TIMEOUT`
+seconds). gunicorn needs ``fork`` and ``fcntl`` (Linux, macOS, other Unix); elsewhere
+:func:`run_waitress` serves from one process with threads.
 
 Neither server names itself in a ``Server`` header (nothing to look up exploits by).
 """
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -61,22 +69,32 @@ def run_waitress(app, host: str, port: int, threads: int, announce: Callable[[st
 
 
 def run_gunicorn(
-    make_app: Callable[[], object],
-    warm_up: Callable[[object], object],
+    app,
+    warm_up_master: Callable[[object], object],
+    warm_up_worker: Callable[[object], object],
     host: str,
     port: int,
     workers: int,
     threads: int,
     announce: Callable[[str], None],
 ) -> None:
-    """Serve the app from ``workers`` gunicorn worker processes until SIGTERM or SIGINT.
+    """Serve ``app`` from ``workers`` gunicorn worker processes until SIGTERM or SIGINT.
 
-    :param make_app: builds the WSGI app, once in each worker
-    :param warm_up: run on a worker's app before it takes its first request (opens the index)
+    :param app: the WSGI app, built in this process (the master) and inherited by every worker
+    :param warm_up_master: run on the app in the master before the first worker is forked, and
+        again on SIGHUP before the new workers are: what it loads is shared by the workers; it
+        must leave no index file open
+    :param warm_up_worker: run on the app in each worker before its first request (opens the
+        worker's own index files)
     :param announce: called with the address listened on once the server is ready (``port`` 0:
         the port the system chose)
     """
     from gunicorn.app.base import BaseApplication
+
+    def warm_master() -> None:
+        gc.unfreeze()  # what the last warm-up loaded may go now that a newer one replaces it
+        warm_up_master(app)
+        gc.collect()  # no garbage left in the pages the workers will share
 
     _drop_server_header()
     options = {
@@ -96,7 +114,11 @@ def run_gunicorn(
         "when_ready": lambda arbiter: [
             announce(_address(*listener.sock.getsockname()[:2])) for listener in arbiter.LISTENERS
         ],
-        "post_worker_init": lambda worker: warm_up(worker.wsgi),
+        "on_reload": lambda arbiter: warm_master(),
+        # The master's objects are moved out of the collector's generations before each fork: a
+        # collection in a worker then never writes to them (it would copy every page it touches).
+        "pre_fork": lambda arbiter, worker: gc.freeze(),
+        "post_worker_init": lambda worker: warm_up_worker(worker.wsgi),
     }
 
     class Server(BaseApplication):
@@ -109,9 +131,25 @@ def run_gunicorn(
                 self.cfg.set("control_socket_disable", True)
 
         def load(self):
-            return make_app()
+            return app
 
+    warm_master()
     Server(prog="news-search serve").run()
+
+
+def log_to_stderr() -> None:
+    """Send the library's notices (a generation opened or loaded, by which process) to stderr, in
+    gunicorn's format."""
+    logger = logging.getLogger("search")
+    if any(getattr(handler, "news_search", False) for handler in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S %z")
+    )
+    handler.news_search = True
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _drop_server_header() -> None:
@@ -139,4 +177,12 @@ def announce_to(stream=None) -> Callable[[str], None]:
     return announce
 
 
-__all__ = ["GRACEFUL_TIMEOUT", "WORKER_TIMEOUT", "cores", "gunicorn_available", "run_gunicorn", "run_waitress"]
+__all__ = [
+    "GRACEFUL_TIMEOUT",
+    "WORKER_TIMEOUT",
+    "cores",
+    "gunicorn_available",
+    "log_to_stderr",
+    "run_gunicorn",
+    "run_waitress",
+]
