@@ -1,8 +1,9 @@
 """A real Ray cluster of several nodes on this machine, for the tests and the cluster benchmark.
 
 Each node is a ``ray start --block`` in a session of its own (``setsid``), so that it is stopped,
-or killed as a lost machine would be, by signalling its process group: never with ``ray stop``,
-which stops every Ray node of the machine, other people's too.
+or killed as a lost machine would be, by signalling its process group and the rest of its session
+(Ray puts each worker in a process group of its own): never with ``ray stop``, which stops every
+Ray node of the machine, other people's too.
 
 Ray advertises the machine's own address even when told ``--node-ip-address=127.0.0.1``, so the
 nodes and the driver must run in a network namespace where 127.0.0.1 is the only address:
@@ -87,9 +88,28 @@ class Node:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def pids(self) -> list[int]:
+        """Every process of the node: its session (Ray's workers have process groups of their own)."""
+        return _session(self.process.pid)
+
     def signal(self, number: int) -> None:
+        """Signal the node's process group and every other process of its session."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, number)
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, number)
+
+
+def _session(sid: int) -> list[int]:
+    """The processes of session ``sid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getsid(int(entry.name)) == sid:
+                    found.append(int(entry.name))
+    return found
 
 
 @dataclass
@@ -179,7 +199,7 @@ class LocalCluster:
         return node
 
     def kill_node(self, node: Node) -> None:
-        """Kill a node at once (SIGKILL to its process group), as a lost machine."""
+        """Kill a node at once (SIGKILL to all its processes), as a lost machine."""
         node.signal(signal.SIGKILL)
         node.process.wait(10)
 
@@ -255,18 +275,11 @@ class LocalCluster:
             return ""
 
     def processes(self) -> list[int]:
-        """The ids of every process of this cluster still running (all nodes' process groups)."""
-        groups = {node.process.pid for node in self.members}
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    if os.getpgid(int(entry.name)) in groups:
-                        found.append(int(entry.name))
-        return found
+        """The ids of every process of this cluster still running (all nodes' sessions)."""
+        return [pid for node in self.members for pid in node.pids()]
 
     def stop(self, grace: float = 2.0) -> None:
-        """Stop every node (SIGTERM to its process group, SIGKILL after ``grace`` seconds) and
+        """Stop every node (SIGTERM to its processes, SIGKILL after ``grace`` seconds) and
         remove the cluster's folder; no process of the cluster is left."""
         for node in reversed(self.members):
             node.signal(signal.SIGTERM)
