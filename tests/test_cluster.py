@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
-from search import ClusterError
+from search import ClusterError, NewsIndex, writer
 from search.cluster import INSTALL, connect
+from search.generations import META, current_generation
 
 from .helpers import ROOT, child_env
 from .ray_cluster import LocalCluster, free_port, only_loopback
@@ -82,7 +85,7 @@ def test_two_nodes_on_loopback_run_tasks_on_both(ray_cluster):
         timeout=180,
     )
     assert done.returncode == 0, done.stderr
-    result = __import__("json").loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["cpus"] == 2
     # Six half-second tasks on two one-CPU nodes: both nodes took some.
     assert result["nodes"] == sorted(node["NodeID"] for node in nodes)
@@ -97,3 +100,99 @@ def test_a_stopped_cluster_leaves_no_process(ray_cluster):
         folder = cluster.folder
     assert cluster.processes() == []
     assert not folder.exists()
+
+
+# The distributed rebuild ------------------------------------------------------------------------------
+
+#: A rebuild through the cluster, in a driver of its own: argv = address, index, chunk characters,
+#: then sources. The merge is cut in two runs (a task each) even for a small index.
+REBUILD = textwrap.dedent(
+    """
+    import json, sys
+    import search.writer
+    from search import NewsIndex
+    search.writer.PARALLEL_MERGE_TERMS = 1000
+    summary = NewsIndex.rebuild(sys.argv[4:], sys.argv[2], cluster=sys.argv[1], chunk_chars=int(sys.argv[3]))
+    print(json.dumps(summary.to_dict()))
+    """
+)
+
+QUERIES = ["重庆", "重庆 轨道交通", '"一区两群"', "三峡", "疫情 防控 措施", "涪陵 贷款", "source:华龙网", "重庆 NOT 火锅", "title:重庆"]
+
+
+def _segment_files(index_dir: Path) -> dict[str, bytes]:
+    """The files of the served generation by kind: a segment's files by what follows its random
+    id; not the table of contents (which holds that id); the build's record without its time and
+    duration."""
+    generation = current_generation(index_dir)
+    files = {}
+    for path in generation.iterdir():
+        if path.is_file() and path.suffix != ".toc":
+            kind = path.name.split(".", 1)[1] if path.name.startswith("MAIN_") else path.name
+            files[kind] = path.read_bytes()
+    meta = json.loads(files.pop(META))
+    files[META] = {key: value for key, value in meta.items() if key not in ("built_at", "seconds")}
+    return files
+
+
+def _run(args, env=None, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, env=env or child_env(), cwd=ROOT, timeout=timeout)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_rebuild_through_the_cluster_equals_a_local_rebuild(ray_cluster, sources_dir, tmp_path, monkeypatch):
+    sources = [str(sources_dir), str(ROOT / "seeds")]
+    # Today's parallel rebuild, with the same chunks and its merge cut in two runs as well.
+    monkeypatch.setattr(writer, "PARALLEL_MERGE_TERMS", 1000)
+    NewsIndex.rebuild(sources, tmp_path / "local", workers=2, chunk_chars=60_000)
+    done = _run([sys.executable, "-c", REBUILD, ray_cluster.address, str(tmp_path / "cluster"), "60000", *sources])
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    local, remote = _segment_files(tmp_path / "local"), _segment_files(tmp_path / "cluster")
+    assert local.keys() == remote.keys()
+    assert "pst" in local and "trm" in local
+    for kind in local:
+        assert local[kind] == remote[kind], kind
+    one, two = NewsIndex.open(tmp_path / "local"), NewsIndex.open(tmp_path / "cluster")
+    assert one.doc_count == two.doc_count == summary["indexed"] > 1000
+    for query in QUERIES:
+        for sort in ("relevance", "date"):
+            a, b = one.search(query, per_page=20, sort=sort, page=1), two.search(query, per_page=20, sort=sort)
+            assert [(h.id, h.score, h.snippet, h.copies) for h in a.hits] == [
+                (h.id, h.score, h.snippet, h.copies) for h in b.hits
+            ]
+            assert a.total == b.total
+    assert not list((tmp_path / "cluster").glob("build-*")), "nothing of the build is left"
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_cli_rebuild_takes_the_cluster_from_the_environment(ray_cluster, tmp_path):
+    env = dict(child_env(), NEWS_SEARCH_CLUSTER=ray_cluster.address)
+    index = tmp_path / "ix"
+    done = _run([sys.executable, "-m", "search.cli", "index", "rebuild", "--index", str(index), "--json"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["indexed"] == NewsIndex.open(index).doc_count > 1000
+
+
+def test_cli_rebuild_with_an_unreachable_cluster_fails_in_one_line_and_keeps_the_index(index_dir, tmp_path):
+    served = current_generation(index_dir)
+    address = f"127.0.0.1:{free_port()}"
+    done = _run([sys.executable, "-m", "search.cli", "index", "rebuild", "--index", str(index_dir), "--cluster", address])
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"Error: {address}: cannot reach the Ray cluster (Connection refused); is `ray start --head` running there?"
+    ]
+    assert current_generation(index_dir) == served
+    assert not list(index_dir.glob("build-*"))
+
+
+def test_cli_rebuild_with_a_cluster_but_no_ray_says_what_to_install(index_dir):
+    served = current_generation(index_dir)
+    script = "import sys; sys.modules['ray'] = None; from search.cli import main; main()"
+    args = ["index", "rebuild", "--index", str(index_dir), "--cluster", "127.0.0.1:6379"]
+    done = _run([sys.executable, "-c", script, *args])
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"Error: a cluster needs Ray, which is not installed here: {INSTALL}"]
+    assert current_generation(index_dir) == served
