@@ -15,7 +15,7 @@ from search import ClusterError, NewsIndex, writer
 from search.cluster import INSTALL, connect
 from search.generations import META, current_generation
 
-from .helpers import ROOT, child_env
+from .helpers import ROOT, child_env, write_jsonl
 from .ray_cluster import LocalCluster, free_port, only_loopback
 
 #: A driver that joins the cluster through search.cluster and runs tasks through its TaskPool.
@@ -196,3 +196,57 @@ def test_cli_rebuild_with_a_cluster_but_no_ray_says_what_to_install(index_dir):
     assert done.returncode == 1
     assert done.stderr.splitlines() == [f"Error: a cluster needs Ray, which is not installed here: {INSTALL}"]
     assert current_generation(index_dir) == served
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_a_worker_node_lost_mid_rebuild_retries_or_fails_and_the_index_answers_whole(
+    ray_cluster, sources_dir, tmp_path
+):
+    ix = tmp_path / "ix"
+    NewsIndex.rebuild([sources_dir], ix, workers=1)
+    served, old = current_generation(ix), NewsIndex.open(ix).doc_count
+    records = [
+        {"id": f"big-{i}", "title": f"黔江新闻{i}", "body": f"黔江区第{i}条消息，山城重庆的发展新闻内容各不相同{i}。" * 20}
+        for i in range(4000)
+    ]
+    big = write_jsonl(tmp_path / "big.jsonl", records)
+    # About forty chunks: the worker node is busy with some when it is lost.
+    driver = subprocess.Popen(
+        [sys.executable, "-c", REBUILD, ray_cluster.address, str(ix), "50000", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(list(ix.glob("build-*/chunks/chunk-*.pst"))) < 2:
+            assert driver.poll() is None, driver.communicate()
+            time.sleep(0.05)
+        worker = next(node for node in ray_cluster.members if not node.head and node.alive)
+        ray_cluster.kill_node(worker)
+        counts = set()
+        while driver.poll() is None:
+            news = NewsIndex.open(ix)
+            counts.add(news.doc_count)
+            assert news.search("黔江" if news.doc_count == len(records) else "涪陵").total > 0
+            time.sleep(0.3)
+        out, err = driver.communicate()
+        print("rebuild after a lost node:", "completed" if driver.returncode == 0 else err.strip().splitlines()[-1])
+        if driver.returncode == 0:  # Ray ran the lost tasks again on the node left
+            assert json.loads(out.strip().splitlines()[-1])["indexed"] == len(records)
+            assert current_generation(ix) != served
+            assert NewsIndex.open(ix).doc_count == len(records)
+        else:  # or the rebuild stopped: one line, and the old generation still served
+            assert err.strip().splitlines()[-1].endswith("the served index is kept"), err
+            assert current_generation(ix) == served
+        assert counts <= {old, len(records)}, "readers saw the old or the new index, never a mix"
+        assert not list(ix.glob("build-*")), "nothing of the build is left"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
+        ray_cluster.restore()
+    assert len(ray_cluster.alive_nodes()) == 2
