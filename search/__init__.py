@@ -11,6 +11,7 @@ The public Python API::
 """
 
 from .errors import (
+    ClusterError,
     IndexLocked,
     IndexNotFound,
     IndexOutdated,
@@ -27,6 +28,7 @@ from .updater import UpdateSummary
 
 __all__ = [
     "Article",
+    "ClusterError",
     "FacetValue",
     "Hit",
     "IndexLocked",

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import click
 
 from . import timeline
+from .cluster import ADDRESS_ENV, cluster_address
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
@@ -163,21 +164,37 @@ def index():
 )
 @_index_option
 @_reading_options
-def index_rebuild(sources, index_dir, as_json, strict, silent, field_options, follow_links):
+@click.option(
+    "--cluster",
+    metavar="HOST:PORT",
+    envvar=ADDRESS_ENV,
+    show_envvar=True,
+    help="Analyse and merge on this Ray cluster instead of this machine's cores (needs the cluster"
+    " extra; the index directory must be a path every node reaches).",
+)
+def index_rebuild(sources, index_dir, as_json, strict, silent, field_options, follow_links, cluster):
     """Rebuild the index from source files, then swap it in atomically.
 
     The index being served stays in place until the new one is complete.
     """
     fields = _fields(field_options)
-    summary = _rebuild(list(sources) or list(DEFAULT_SOURCES), index_dir, strict, silent or as_json, fields, follow_links)
+    summary = _rebuild(
+        list(sources) or list(DEFAULT_SOURCES), index_dir, strict, silent or as_json, fields, follow_links, cluster
+    )
     _echo_summary(summary, as_json)
 
 
-def _rebuild(sources, index_dir, strict, silent, fields=None, follow_links=False):
+def _rebuild(sources, index_dir, strict, silent, fields=None, follow_links=False, cluster=None):
     """Rebuild, with a progress bar unless ``silent``."""
     with _progress(silent, "Indexing", counted="articles") as progress:
         return rebuild_index(
-            sources, index_dir, strict=strict, on_progress=progress, fields=fields, follow_links=follow_links
+            sources,
+            index_dir,
+            strict=strict,
+            on_progress=progress,
+            fields=fields,
+            follow_links=follow_links,
+            cluster=cluster_address(cluster),
         )
 
 

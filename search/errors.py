@@ -55,3 +55,8 @@ class SourceUnavailable(SourceError):
 
 class IndexLocked(SearchError):
     """Another process is writing to the index."""
+
+
+class ClusterError(SearchError):
+    """A Ray cluster that cannot be used: Ray not installed, no address, a cluster that cannot be
+    reached, or work that could not finish there (the served index is kept)."""

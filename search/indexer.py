@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import copies, regions, sidecars
 from . import schema as fields
-from .errors import SourceError
+from .cluster import TaskPool, cluster_cpus, connect
+from .errors import ClusterError, SourceError
 from .generations import LOCK_TIMEOUT, building, clean_stale, publish, write_lock
 from .schema import build_schema
 from .sources import Article, Reading, read_sources, source_files
@@ -176,6 +177,7 @@ def rebuild(
     workers: int | None = None,
     chunk_chars: int | None = None,
     follow_links: bool = False,
+    cluster: str | None = None,
 ) -> RebuildSummary:
     """Index every article under ``sources`` into a new generation of ``index_dir`` and serve it.
 
@@ -187,6 +189,11 @@ def rebuild(
     :param chunk_chars: characters of text per chunk of work (default: from the sources' size)
     :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
     :param follow_links: complete a feed entry that has only a summary from its article page
+    :param cluster: the address of a Ray cluster (``HOST:PORT``) whose tasks analyse the chunks and
+        merge them instead of this machine's processes (``workers`` is then ignored);
+        ``index_dir`` must be a path every node of the cluster reaches. The index is the same.
+    :raises ClusterError: when the cluster cannot be used, or its tasks cannot finish (the
+        served index is kept)
     :raises SourceError: in strict mode, or when nothing at all could be indexed
     :raises SourceUnavailable: when a database source cannot be read at all (the index is kept)
     :raises IndexLocked: when another writer holds the index
@@ -205,22 +212,31 @@ def rebuild(
     reading = Reading(follow_links=follow_links)
     if chunk_chars is None:
         chunk_chars = chunk_chars_for(sum(_size(path) for path in files))
+    tasks = None
+    if cluster is not None:
+        connect(cluster)
+        tasks = TaskPool(what="a task of the rebuild")
+        workers = cluster_cpus()
     with write_lock(root, lock_timeout):
         clean_stale(root)
         with building(root) as build:
             build.mkdir()
             built = sidecars.Built()
-            indexed, duplicates = _write(
-                built,
-                build,
-                files,
-                on_error,
-                on_progress,
-                default_workers() if workers is None else workers,
-                chunk_chars,
-                fields,
-                reading,
-            )
+            try:
+                indexed, duplicates = _write(
+                    built,
+                    build,
+                    files,
+                    on_error,
+                    on_progress,
+                    default_workers() if workers is None else workers,
+                    chunk_chars,
+                    fields,
+                    reading,
+                    tasks,
+                )
+            except ClusterError as error:
+                raise ClusterError(f"{error}; the served index is kept") from None
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
@@ -266,6 +282,7 @@ def _write(
     chunk_chars: int,
     fields: Mapping[str, str | Iterable[str]] | None = None,
     reading: Reading | None = None,
+    tasks=None,
 ) -> tuple[int, int]:
     distinct = Distinct()
     indexed = 0
@@ -283,6 +300,7 @@ def _write(
         on_chunk=on_chunk,
         prepare=prepare,
         count_fields=_SUGGESTED,
+        tasks=tasks,
     ) as builder:
         for done, path in enumerate(files, 1):
             for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields, reading=reading))):

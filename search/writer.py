@@ -20,6 +20,11 @@ it with Whoosh's own writer through that codec) -- with much less work per posti
 
 Chunks are cut from the input alone (by characters of text), so the index is the same whatever
 the number of worker processes; a small input is analysed in the parent, without any worker.
+
+The same work can run on a Ray cluster instead (``tasks=``, a :class:`search.cluster.TaskPool`):
+chunks are analysed by tasks anywhere in the cluster, and the merge is a task too (its second
+run another task), all writing into the build directory, a path every node reaches. Only the
+dispatch differs; the functions that do the work, and so the index, are the same.
 """
 
 from __future__ import annotations
@@ -457,6 +462,19 @@ def analyse_chunk(
     }
 
 
+_task_ready = False
+
+
+def analyse_chunk_task(*args) -> dict:
+    """:func:`analyse_chunk` as a cluster task: the worker process is prepared as a local worker is
+    (jieba loaded, the collector tuned) the first time it runs one."""
+    global _task_ready
+    if not _task_ready:
+        _prepare_worker()
+        _task_ready = True
+    return analyse_chunk(*args)
+
+
 def _process_context():
     """How to start workers: fork a single-threaded parent (fast, and a caller's script without a
     ``__main__`` guard is not run again); spawn from a threaded one (a server), where fork is unsafe."""
@@ -470,11 +488,17 @@ def _process_context():
 _WORKER_GC = (50_000, 20, 100)
 
 
-def _init_worker(parent_pid: int) -> None:
-    """Load jieba once, and leave if the parent dies (a killed rebuild must not leave workers behind)."""
+def _prepare_worker() -> None:
+    """Load jieba once; set the collector for analysing."""
     segmenter()
     gc.freeze()  # what is loaded now (jieba's dictionary) is never garbage
     gc.set_threshold(*_WORKER_GC)
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Prepare a worker process, and make it leave if the parent dies (a killed rebuild must not
+    leave workers behind)."""
+    _prepare_worker()
 
     def watch():
         while True:
@@ -504,6 +528,9 @@ class SegmentBuilder:
         such as ones computed from the text, and what it returns is kept, in document order, in
         :attr:`extras`
     :param count_fields: fields whose terms' document counts are kept in :attr:`term_counts`
+    :param tasks: a pool of cluster tasks (:class:`search.cluster.TaskPool`) that analyses every
+        chunk and merges them instead of this machine's processes; ``workers`` is then the
+        number of chunks analysed at once (the cluster's CPUs)
     """
 
     def __init__(
@@ -516,8 +543,10 @@ class SegmentBuilder:
         on_chunk=None,
         prepare=None,
         count_fields=(),
+        tasks=None,
     ):
         self.directory = Path(directory)
+        self.tasks = tasks
         self.schema = schema
         self.workers = workers
         self.chunk_chars = chunk_chars
@@ -540,7 +569,7 @@ class SegmentBuilder:
         self._count = 0
         self._written = 0
         self._number = 0
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = None  # a ProcessPoolExecutor, or the cluster's tasks
         self._pending: dict[int, Future] = {}
         self._done: dict[int, dict] = {}
         self._chunks: list[dict] = []
@@ -580,14 +609,13 @@ class SegmentBuilder:
         self._number += 1
         if self.perdoc is None:
             self._start(docs)
-        if self.workers <= 1 or (last and self._pool is None):
+        work = (self.schema, number, first, docs, str(self.scratch), self.prepare, self.dictionary)
+        if self.tasks is None and (self.workers <= 1 or (last and self._pool is None)):
             # One process, or a single chunk: starting workers would cost more than they save.
-            self._complete(
-                analyse_chunk(self.schema, number, first, docs, str(self.scratch), self.prepare, self.dictionary)
-            )
+            self._complete(analyse_chunk(*work))
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
+            self._pool = self.tasks or ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=_process_context(),
                 initializer=_init_worker,
@@ -596,9 +624,7 @@ class SegmentBuilder:
         # Keep at most one chunk waiting per worker: the parent must not read the whole input ahead.
         while len(self._pending) >= 2 * self.workers:
             self._collect(block=True)
-        self._pending[number] = self._pool.submit(
-            analyse_chunk, self.schema, number, first, docs, str(self.scratch), self.prepare, self.dictionary
-        )
+        self._pending[number] = self._pool.submit(analyse_chunk if self.tasks is None else analyse_chunk_task, *work)
         self._collect(block=False)
 
     def _collect(self, block: bool) -> None:
@@ -652,7 +678,21 @@ class SegmentBuilder:
         if self.perdoc is None:
             self._start([])
         self.perdoc.close()
-        self.term_counts = _merge(self.storage, self.segment, self._chunks, self.count_fields, self.workers)
+        if self.tasks is None:
+            self.term_counts = _merge(self.storage, self.segment, self._chunks, self.count_fields, self.workers)
+        else:
+            light = [{k: chunk[k] for k in ("path", "number", "terms")} for chunk in self._chunks]
+            merging = self.tasks.submit(
+                merge_task,
+                str(self.directory),
+                self.segment,
+                light,
+                tuple(self.count_fields),
+                self.workers,
+                self.tasks,
+                PARALLEL_MERGE_TERMS,
+            )
+            self.term_counts = merging.result()
         self.segment.set_doc_count(self._written)
         TOC(self.schema, [self.segment], 0).write(self.storage, INDEX_NAME)
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -703,25 +743,35 @@ def _open_map(path: Path):
 PARALLEL_MERGE_TERMS = 200_000
 
 
-def _merge(storage, segment, chunks: list[dict], count_fields=(), workers: int = 1) -> dict[bytes, int]:
+def merge_task(directory: str, segment, chunks: list[dict], count_fields, workers, tasks, split_terms) -> dict:
+    """:func:`_merge` as a cluster task, in the segment's ``directory``; its second run, if any,
+    is another task of ``tasks``."""
+    return _merge(FileStorage(directory), segment, chunks, count_fields, workers, tasks, split_terms)
+
+
+def _merge(
+    storage, segment, chunks: list[dict], count_fields=(), workers: int = 1, tasks=None, split_terms=None
+) -> dict[bytes, int]:
     """Write the segment's postings file and term table from the chunks' posting lists.
 
     With ``workers`` > 1 and enough terms, the fields are cut in two runs of about equal numbers of
-    terms: a child process merges the second run into a file of its own while this one merges the
-    first, then the child's part is appended (its offsets and positions shifted).
+    terms: a child process (or a task of ``tasks``) merges the second run into a file of its own
+    while this one merges the first, then the child's part is appended (its offsets and positions
+    shifted).
 
     :param count_fields: fields whose terms are counted on the way
+    :param split_terms: fewest terms worth the cut (default :data:`PARALLEL_MERGE_TERMS`)
     :returns: the number of documents holding each term of ``count_fields`` (summed over them)
     """
     names = sorted({name for chunk in chunks for name in chunk["terms"]})
-    split = _split(names, chunks) if workers > 1 else len(names)
+    split = _split(names, chunks, split_terms) if workers > 1 else len(names)
     out = segment.create_file(storage, W3Codec.POSTS_EXT)
     termfile = _TermTableWriter(segment.create_file(storage, W3Codec.TERMS_EXT))
     termfile.extras["fieldmap"] = {name: number for number, name in enumerate(names)}
     pool = part = None
     try:
         if split < len(names):
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context())
+            pool = tasks or ProcessPoolExecutor(max_workers=1, mp_context=_process_context())
             part = Path(chunks[0]["path"]).with_name("merge-part")
             light = [{k: chunk[k] for k in ("path", "number", "terms")} for chunk in chunks]
             future = pool.submit(_merge_part, light, names, split, str(part), tuple(count_fields))
@@ -735,19 +785,19 @@ def _merge(storage, segment, chunks: list[dict], count_fields=(), workers: int =
             for key, number in more.items():
                 counts[key] += number
     finally:
-        if pool is not None:
+        if pool is not None and pool is not tasks:
             pool.shutdown(wait=True, cancel_futures=True)
     termfile.close()
     out.close()
     return counts
 
 
-def _split(names: list[str], chunks: list[dict]) -> int:
+def _split(names: list[str], chunks: list[dict], split_terms: int | None = None) -> int:
     """Where to cut the sorted fields in two runs of about equal numbers of terms (``len(names)``:
-    not worth cutting)."""
+    not worth cutting, under ``split_terms``, default :data:`PARALLEL_MERGE_TERMS`)."""
     sizes = [sum(chunk["terms"].get(name, 0) for chunk in chunks) for name in names]
     total = sum(sizes)
-    if total < PARALLEL_MERGE_TERMS or len(names) < 2:
+    if total < (PARALLEL_MERGE_TERMS if split_terms is None else split_terms) or len(names) < 2:
         return len(names)
     best, best_gap, running = len(names), total, 0
     for at in range(1, len(names)):

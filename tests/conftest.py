@@ -1,7 +1,14 @@
-"""Fixtures: a real on-disk index built once per session from real and crafted articles."""
+"""Fixtures: a real on-disk index built once per session from real and crafted articles; a real
+two-node Ray cluster for the tests marked ``cluster``.
+
+At its start, as root on Linux, the session moves into a network namespace of its own where
+127.0.0.1 is the only address (see :mod:`tests.ray_cluster`): every server, browser, database and
+Ray node of the session runs there.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +17,35 @@ from search import NewsIndex
 
 from .feature_cases import FEATURE_CASES, SEARCH_CASES
 from .helpers import FIXTURES, SEED_PAGE, write_jsonl
+from .ray_cluster import LocalCluster, enter_private_network
+
+#: Why this session cannot run a Ray cluster (None: it can); set by :func:`pytest_configure`.
+_no_cluster: str | None = None
+
+
+def pytest_configure(config):
+    # Before any thread of the session exists: only the calling thread changes namespace.
+    global _no_cluster
+    _no_cluster = enter_private_network()
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        _no_cluster = _no_cluster or "Ray is not installed: pip install -e '.[cluster]'"
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real Ray cluster of two nodes (one CPU each) on 127.0.0.1, for the whole session.
+
+    Skipped, with the reason, where it cannot run (not root, not Linux, no Ray), except in CI
+    (``CI`` set), where that is a failure. A test that kills a node calls ``restore()`` after.
+    """
+    if _no_cluster is not None:
+        if os.environ.get("CI"):
+            pytest.fail(_no_cluster)
+        pytest.skip(_no_cluster)
+    with LocalCluster(nodes=2) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
