@@ -340,13 +340,13 @@ def test_update_recomputes_copies_and_leaves_the_served_sidecars_alone(tmp_path,
     ix = tmp_path / "ix"
     NewsIndex.rebuild([src], ix)
     served = current_generation(ix)
-    sidecars = {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv")}
+    sidecars = {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv", ".zst")}
     reprint = {"id": "story-2", "title": "东溪古镇修缮", "body": story + "（转载）", "source": "綦江网"}
     write_jsonl(src / "reprint.jsonl", [reprint])
     assert NewsIndex.update([src], ix).added == 1
     hits = NewsIndex.open(ix).search("东溪古镇").hits
     assert len(hits) == 1 and hits[0].copies == 1  # the reprint is known as a copy of the story
-    assert {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv")} == sidecars
+    assert {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv", ".zst")} == sidecars
 
 
 def test_update_takes_unchanged_bodies_signatures_from_the_served_generation(tmp_path, src):
