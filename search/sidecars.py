@@ -2,7 +2,7 @@
 
 A rebuild or an update calls :func:`write` on the finished build directory, before it is
 published, for the near-duplicate clusters (:mod:`search.copies`, ``copies.json``) and the
-suggestions (:mod:`search.suggest`, ``suggest.tsv``, from the index's words and the titles) and the
+suggestions (:mod:`search.suggest`, ``suggest.tsv.zst``, from the index's words and the titles) and the
 pinyin of the suggestion words (:mod:`search.pinyin`, ``pinyin.tsv``). A
 rebuild hands over what it already holds (:class:`Built`: a few stored fields, the MinHash
 signatures its workers computed, the word counts of the merge); an update has the stored articles
