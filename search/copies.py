@@ -5,8 +5,9 @@ outlet's copy is indexed with its own source, URL and date, whether its body is 
 character or nearly so: a 新华社 story reprinted with another headline, a ``原标题：`` line, a
 dateline or an editor's name added, a paragraph cut. This module finds them all. After a rebuild
 has written its documents, :func:`write` takes the MinHash of each body's character 5-grams
-(datasketch; computed with :func:`signature` by the rebuild's workers, or by an update for the
-bodies it has not seen before), finds candidate pairs with MinHash LSH, keeps the pairs that were
+(datasketch), kept as one 64-bit key per LSH band (:func:`signature`, computed by the rebuild's
+workers, or by an update for the bodies it has not seen before), finds candidate pairs with
+MinHash LSH (rows agreeing on a band's key), keeps the pairs that were
 published within :data:`WINDOW_DAYS` of each other (undated articles pass) and whose exact Jaccard
 similarity is at least :data:`THRESHOLD`, and joins them into clusters. The clusters go beside
 the index as ``copies.json`` (one generation, one file), loaded once per process.
@@ -56,11 +57,19 @@ _SEED = 8
 #: datasketch's permutation scheme, named rather than left to its default, which datasketch has
 #: changed between versions: saved signatures must not change with the library.
 SCHEME = "affine32"
-#: Bytes of a :func:`signature` (four per permutation).
-SIGNATURE_BYTES = 4 * NUM_PERM
-#: The settings a signature's bytes depend on: signatures saved under other settings are not reused
-#: (the shingle hash itself, in :func:`shingles`, is not described: change this text if it changes).
-SIGNATURE_KIND = f"minhash {SCHEME} perm={NUM_PERM} seed={_SEED} shingle={SHINGLE} chars={MAX_CHARS}"
+#: Bytes of a :func:`minhash` (four per permutation).
+MINHASH_BYTES = 4 * NUM_PERM
+#: The settings a MinHash's bytes depend on (the shingle hash itself, in :func:`shingles`, is not
+#: described: change this text if it changes).
+MINHASH_KIND = f"minhash {SCHEME} perm={NUM_PERM} seed={_SEED} shingle={SHINGLE} chars={MAX_CHARS}"
+#: The LSH bands, ``(start, end)`` ranges of MinHash values: those of datasketch's ``MinHashLSH``
+#: tuned for :data:`CANDIDATE` with :data:`NUM_PERM` permutations (fixed here, checked against
+#: datasketch by a test: saved signatures must not change with the library).
+BANDS = tuple((start, start + 7) for start in range(0, 126, 7))
+#: Bytes of a :func:`signature`: one 64-bit key per band.
+SIGNATURE_BYTES = 8 * len(BANDS)
+#: What a signature's bytes depend on: signatures saved under another description are not reused.
+SIGNATURE_KIND = f"bands {len(BANDS)}x7 mix64 of {MINHASH_KIND}"
 
 _NONWORD = re.compile(r"[\W_]+")
 
@@ -112,11 +121,9 @@ class Member:
         return {"id": self.id, "source": self.source, "date": self.date.isoformat() if self.date else None}
 
 
-def signature(body: str) -> bytes | None:
-    """The MinHash of a body's 5-grams, as bytes (``None`` when the body is too short to compare).
-
-    A rebuild computes it in its worker processes, beside the analysis, and hands it to
-    :func:`find_clusters` through ``signatures``.
+def minhash(body: str) -> bytes | None:
+    """The MinHash of a body's 5-grams, :data:`NUM_PERM` ``uint32`` values as bytes (``None`` when
+    the body is too short to compare).
 
     The values are those of datasketch's ``MinHash.update_batch`` (a test holds them equal), done
     on the 5-gram array itself: ``update_batch`` would first copy every value through a Python
@@ -133,6 +140,45 @@ def signature(body: str) -> bytes | None:
     permuted = _fmix(grams.reshape(-1, 1), 32) * a + b  # uint32: wraps around, as in datasketch
     # Hash values are below 2**32 (datasketch's hash range): four bytes each are enough.
     return np.minimum(base.hashvalues, permuted.min(axis=0)).astype("<u4").tobytes()
+
+
+def signature(body: str) -> bytes | None:
+    """What finding copies keeps of a body: the :func:`band_keys` of its :func:`minhash`
+    (``None`` when the body is too short to compare).
+
+    A rebuild computes it in its worker processes, beside the analysis, and hands it to
+    :func:`find_clusters` through ``signatures``; it is saved beside the generation for updates.
+    """
+    hashed = minhash(body)
+    return None if hashed is None else band_keys(hashed)
+
+
+def band_keys(minhashes: bytes) -> bytes:
+    """One 64-bit key per LSH band of each MinHash in ``minhashes`` (rows of :data:`MINHASH_BYTES`).
+
+    LSH only ever asks whether two MinHashes agree on all the values of a band, so a band's seven
+    values are kept as one key mixing them all (splitmix64's finaliser after each value): equal
+    bands give equal keys, and unequal ones the same key with a chance of about 2**-64 per pair.
+    """
+    import numpy as np
+
+    matrix = np.frombuffer(minhashes, dtype="<u4").reshape(-1, NUM_PERM).astype(np.uint64)
+    keys = np.zeros((len(matrix), len(BANDS)), dtype=np.uint64)
+    for column, (start, end) in enumerate(BANDS):
+        key = np.full(len(matrix), np.uint64(start + 1))
+        for value in matrix[:, start:end].T:
+            key = _mix64(key * np.uint64(0x9E3779B97F4A7C15) + value)
+        keys[:, column] = key
+    return keys.astype("<u8").tobytes()
+
+
+def _mix64(x):
+    """splitmix64's finaliser: every bit of ``x`` (``uint64`` array) moves every bit of the result."""
+    import numpy as np
+
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 _BASE = None
@@ -243,21 +289,19 @@ def find_clusters(
 
 
 def _candidate_pairs(signed_rows: list[bytes]):
-    """The pairs ``(i, j)``, ``i < j``, of rows whose MinHashes agree on all the values of at least
-    one LSH band: the pairs datasketch's ``MinHashLSH`` (its bands, for :data:`CANDIDATE`) would
-    propose, found with one sort per band rather than a dictionary of every band of every row (a
-    sort is array work; a dictionary is Python work per row and band)."""
+    """The pairs ``(i, j)``, ``i < j``, of rows (:func:`signature`) whose MinHashes agree on all the
+    values of at least one LSH band: the pairs datasketch's ``MinHashLSH`` (its bands, for
+    :data:`CANDIDATE`) would propose, found with one sort per band rather than a dictionary of every
+    band of every row (a sort is array work; a dictionary is Python work per row and band)."""
     import numpy as np
-    from datasketch import MinHashLSH
 
     if len(signed_rows) < 2:
         return []
-    bands = MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM).hashranges
-    matrix = np.frombuffer(b"".join(signed_rows), dtype="<u4").reshape(len(signed_rows), NUM_PERM)
+    matrix = np.frombuffer(b"".join(signed_rows), dtype="<u8").reshape(len(signed_rows), len(BANDS))
     n = len(signed_rows)
     found = []
-    for start, end in bands:
-        band = np.ascontiguousarray(matrix[:, start:end]).view(np.dtype((np.void, 4 * (end - start)))).ravel()
+    for column in range(len(BANDS)):
+        band = matrix[:, column]
         order = np.argsort(band, kind="stable")
         ordered = band[order]
         # Runs of equal bands: each run of k rows gives its k(k-1)/2 pairs.
@@ -456,9 +500,11 @@ __all__ = [
     "Member",
     "SIDECAR",
     "THRESHOLD",
+    "band_keys",
     "collapsing",
     "exact_key",
     "find_clusters",
+    "minhash",
     "search",
     "shingles",
     "signature",

@@ -240,7 +240,7 @@ def rebuild(
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
-            extras = sidecars.write(build, built)  # copies.json, suggest.tsv beside the new generation
+            extras = sidecars.write(build, built)  # copies.json, suggest.tsv.zst beside the new generation
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": indexed,

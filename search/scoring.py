@@ -460,11 +460,13 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
         for f in field_weights:
             posting = _postings(reader, f.name, text, with_values=keep)
             spelled = _sequence(reader, f.name, pieces.get(text, ()))
+            unique = True  # each document once: added by indexing, not by np.add.at (slow)
             if posting is not None and len(posting.ids):
                 where[f.name] = posting
                 if spelled is not None:  # the word and its pieces side by side, added up
                     doc_ids = np.concatenate([posting.ids, spelled[0]])
                     freqs = np.concatenate([posting.freqs, spelled[1]])
+                    unique = False
                 else:
                     doc_ids, freqs = posting.ids, posting.freqs
             elif spelled is not None:
@@ -475,7 +477,10 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
                 tf = np.zeros(count, dtype=np.float64)
             if scored:
                 norm = 1.0 - f.b + f.b * lengths[f.name][doc_ids] / stats.avg_length(f.name)
-                np.add.at(tf, doc_ids, f.weight * freqs / norm)
+                if unique:
+                    tf[doc_ids] += f.weight * freqs / norm
+                else:
+                    np.add.at(tf, doc_ids, f.weight * freqs / norm)
             else:
                 tf[doc_ids] = 1.0
         if tf is None:

@@ -2,7 +2,7 @@
 
 A rebuild or an update calls :func:`write` on the finished build directory, before it is
 published, for the near-duplicate clusters (:mod:`search.copies`, ``copies.json``) and the
-suggestions (:mod:`search.suggest`, ``suggest.tsv``, from the index's words and the titles) and the
+suggestions (:mod:`search.suggest`, ``suggest.tsv.zst``, from the index's words and the titles) and the
 pinyin of the suggestion words (:mod:`search.pinyin`, ``pinyin.tsv``). A
 rebuild hands over what it already holds (:class:`Built`: a few stored fields, the MinHash
 signatures its workers computed, the word counts of the merge); an update has the stored articles
@@ -20,9 +20,12 @@ from whoosh import index as whoosh_index
 from . import copies, pinyin, suggest
 from . import schema as fields
 
-#: The MinHash signature of every article of a generation, by the digest of its body: an update
-#: computes only those of articles it has not seen (``signatures.keys`` holds a line naming how
-#: they were computed, :data:`search.copies.SIGNATURE_KIND`, then the digests in order).
+#: The copies signature (:func:`search.copies.signature`: a key per LSH band) of every article of
+#: a generation, by the digest of its body: an update computes only those of articles it has not
+#: seen (``signatures.keys`` holds a line naming how they were computed,
+#: :data:`search.copies.SIGNATURE_KIND`, then the digests in order). A generation written before
+#: signatures were band keys holds whole MinHashes (:data:`search.copies.MINHASH_KIND`): an update
+#: reads them and turns them into band keys, which are a function of them.
 SIGNATURES = "signatures.bin"
 
 
@@ -77,8 +80,9 @@ def _read(reader, known: dict[str, bytes | None]) -> tuple[list[tuple[int, dict]
     return articles, signatures
 
 
-_NONE = bytes(copies.SIGNATURE_BYTES)  # a body too short to compare (no MinHash is all zeros)
+_NONE = bytes(copies.SIGNATURE_BYTES)  # a body too short to compare (no signature is all zeros)
 _KIND_LINE = f"# {copies.SIGNATURE_KIND}"
+_MINHASH_KIND_LINE = f"# {copies.MINHASH_KIND}"
 
 
 def _save_signatures(generation: Path, digests: list[str], signatures: list[bytes | None]) -> None:
@@ -88,7 +92,8 @@ def _save_signatures(generation: Path, digests: list[str], signatures: list[byte
 
 
 def _load_signatures(generation: Path | None) -> dict[str, bytes | None]:
-    """The signatures saved beside ``generation`` by digest (empty when there are none)."""
+    """The signatures saved beside ``generation`` by digest (empty when there are none or they were
+    computed another way; whole MinHashes of an earlier version are turned into band keys)."""
     if generation is None:
         return {}
     try:
@@ -96,6 +101,9 @@ def _load_signatures(generation: Path | None) -> dict[str, bytes | None]:
         kind, *digests = (generation / SIGNATURES).with_suffix(".keys").read_text(encoding="utf-8").split("\n")
     except OSError:
         return {}
+    if kind == _MINHASH_KIND_LINE and len(blob) == copies.MINHASH_BYTES * len(digests):
+        blob = _band_keys_of_minhashes(blob)
+        kind = _KIND_LINE
     size = copies.SIGNATURE_BYTES
     if kind != _KIND_LINE or len(blob) != size * len(digests):
         return {}  # computed otherwise (another version): compute them again
@@ -103,10 +111,21 @@ def _load_signatures(generation: Path | None) -> dict[str, bytes | None]:
     return {digest: (None if piece == _NONE else piece) for digest, piece in zip(digests, pieces, strict=True)}
 
 
+def _band_keys_of_minhashes(blob: bytes) -> bytes:
+    """Saved whole MinHashes as saved band keys (an all-zero row, no MinHash, stays all zeros)."""
+    import numpy as np
+
+    rows = np.frombuffer(blob, dtype="<u4").reshape(-1, copies.NUM_PERM)
+    keys = np.frombuffer(copies.band_keys(blob), dtype="<u8").reshape(len(rows), -1).copy()
+    keys[~rows.any(axis=1)] = 0
+    return keys.astype("<u8").tobytes()
+
+
 @dataclass
 class Built:
     """What a rebuild knows of each document once it is written, in document order: a few stored
-    fields (id, title, source, date, digest) and the body's MinHash (:func:`search.copies.signature`);
+    fields (id, title, source, date, digest) and the body's copies signature
+    (:func:`search.copies.signature`);
     and the number of documents holding each title and body word, summed over both fields."""
 
     stored: list[dict] = field(default_factory=list)

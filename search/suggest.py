@@ -1,6 +1,8 @@
 """Suggestions while typing, from the index's frequent words and titles.
 
-At index time :func:`write` puts ``suggest.tsv`` beside the generation: the index's frequent words
+At index time :func:`write` puts ``suggest.tsv.zst`` beside the generation (Zstandard-compressed
+text: a third of its size; a generation an earlier version wrote has it plain, ``suggest.tsv``,
+and is read as well): the index's frequent words
 (jieba words of titles and bodies found in at least :data:`MIN_DOCS` articles, weighted by how many
 articles hold them; a word of our dictionaries -- ``userdict.txt``, the gazetteer's names -- or of a
 title is worth suggesting from one article on) and the titles (weighted by how often the story was republished). Each line is
@@ -28,9 +30,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 from pathlib import Path
 
+import zstandard
+
 from .analysis import DATA_DIR, REGIONAL_DICT, fold
 
-SIDECAR = "suggest.tsv"
+SIDECAR = "suggest.tsv.zst"
+#: The same file uncompressed, as earlier versions wrote it.
+PLAIN_SIDECAR = "suggest.tsv"
 #: A word is suggested when this many articles hold it (one is enough for a word of our
 #: dictionaries or of a title).
 MIN_DOCS = 2
@@ -64,7 +70,7 @@ def write(
     term_counts: dict[bytes, int] | None = None,
     singles: dict[str, int] | None = None,
 ) -> dict:
-    """Write ``suggest.tsv`` for a generation.
+    """Write ``suggest.tsv.zst`` for a generation.
 
     :param reader: the generation's Whoosh reader (its title and body words, with document counts)
     :param titles: ``(title, weight)`` of the articles
@@ -106,17 +112,26 @@ def write(
                 best_titles[k] = (title, weight)
     lines = [f"w\t{w}\t{w}\t{n}" for w, n in words]
     lines += [f"t\t{k}\t{t}\t{n}" for k, (t, n) in best_titles.items()]
-    (generation / SIDECAR).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = ("\n".join(lines) + "\n").encode("utf-8")
+    (generation / SIDECAR).write_bytes(zstandard.ZstdCompressor(level=3).compress(text))
     return {"words": len(words), "titles": len(best_titles)}
 
 
+def _open(generation: Path):
+    """The suggestions beside ``generation`` as a text file (compressed or, from an earlier
+    version, plain); :class:`OSError` when there are none."""
+    if (generation / SIDECAR).exists():
+        return zstandard.open(generation / SIDECAR, "rt", encoding="utf-8")
+    return open(generation / PLAIN_SIDECAR, encoding="utf-8")
+
+
 def word_weights(generation: Path) -> list[tuple[str, int]]:
-    """The words (not the titles) of the ``suggest.tsv`` beside ``generation``, with the number of
+    """The words (not the titles) of the suggestions beside ``generation``, with the number of
     articles holding each."""
     try:
-        with open(generation / SIDECAR, encoding="utf-8") as handle:
+        with _open(generation) as handle:
             rows = [line.rstrip("\n").split("\t") for line in handle if line.startswith("w\t")]
-    except OSError:
+    except (OSError, zstandard.ZstdError):
         return []
     return [(row[2], int(row[3])) for row in rows if len(row) == 4 and row[3].isdigit()]
 
@@ -227,15 +242,14 @@ class Suggester:
         words: list[tuple[str, str, int]] = []
         titles: list[tuple[str, str, int]] = []
         try:
-            handle = open(generation / SIDECAR, encoding="utf-8")
-        except OSError:
+            with _open(generation) as handle:
+                for line in handle:
+                    parts = line.rstrip("\n").split("\t")
+                    if len(parts) != 4 or not parts[3].isdigit():
+                        continue
+                    (words if parts[0] == "w" else titles).append((parts[1], parts[2], int(parts[3])))
+        except (OSError, zstandard.ZstdError):
             return cls([], [])
-        with handle:
-            for line in handle:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) != 4 or not parts[3].isdigit():
-                    continue
-                (words if parts[0] == "w" else titles).append((parts[1], parts[2], int(parts[3])))
         return cls(words, titles)
 
     def __len__(self) -> int:

@@ -47,6 +47,39 @@ def test_varints_round_trip():
     assert codec.varint_sizes(values).sum() == len(data)
 
 
+@pytest.mark.parametrize("with_positions", [True, False])
+def test_a_list_of_mixed_blocks_reads_as_its_blocks(with_positions):
+    # Blocks of every kind in one list (a few postings in plain Python, many through numpy;
+    # frequencies all 1 or not; sections compressed or not), read at once as each block alone.
+    rng = np.random.default_rng(19)
+    sizes = [1, 256, 5, 256, 17, 256, 2, 100]
+    steps = rng.integers(1, 3000, sum(sizes))
+    steps[262:518] = 1  # the fourth block: every document, its section compressible
+    ids = np.cumsum(steps).tolist()
+    data, expected, at = [], [], 0
+    for number, size in enumerate(sizes):
+        chunk = ids[at : at + size]
+        at += size
+        most = 1 if number % 2 else 6  # odd blocks: every frequency 1
+        positions = [sorted(rng.choice(5000, size=int(rng.integers(1, most + 1)), replace=False).tolist()) for _ in chunk]
+        freqs = [len(p) for p in positions]
+        data.append(codec.encode_block(chunk, freqs, positions, rng.integers(0, 256, size).tolist()))
+        expected.append((chunk, freqs, positions))
+    got_ids, got_freqs, gaps = codec.read_list(b"".join(data), with_positions=with_positions)
+    assert got_ids.tolist() == [i for chunk, _, _ in expected for i in chunk]
+    assert got_freqs.tolist() == [f for _, freqs, _ in expected for f in freqs]
+    if with_positions:
+        flat, starts = codec.positions_of(got_freqs, gaps)
+        assert [flat[s : s + f].tolist() for s, f in zip(starts, got_freqs, strict=True)] == [
+            p for _, _, positions in expected for p in positions
+        ]
+    else:
+        assert gaps is None
+    assert any(codec._Block(block, 0).docs[2] for block in data)  # some section was compressed
+    for empty in codec.read_list(b"", with_positions=True):
+        assert empty is not None and not len(empty)
+
+
 @pytest.mark.parametrize("count", [1, 3, 16, 17, 300])
 def test_blocks_round_trip(count):
     rng = np.random.default_rng(count)

@@ -95,12 +95,66 @@ def test_api_and_page(client):
     assert page.count('data-copies="2"') == 3 and "合并多家媒体转载的相同报道" in page
 
 
-def test_signature_is_datasketchs_minhash_of_the_shingles():
-    # signature() applies datasketch's permutations to the 5-gram array itself; the values must be
+def test_minhash_is_datasketchs_minhash_of_the_shingles():
+    # minhash() applies datasketch's permutations to the 5-gram array itself; the values must be
     # those of MinHash.update_batch (saved signatures are reused across rebuilds).
     for body in (STORY, REPRINT, PORTAL, STORY[::-1], STORY.upper() + "ＡＢＣ ４２"):
         sketch = copies._base().copy()
         sketch.update_batch(copies.shingles(body))
-        assert copies.signature(body) == sketch.hashvalues.astype("<u4").tobytes()
-    assert copies.signature("太短的文字也会雷同。") is None
-    assert copies.signature("重庆" * 100) is None  # long, but too few distinct 5-grams
+        assert copies.minhash(body) == sketch.hashvalues.astype("<u4").tobytes()
+        assert copies.signature(body) == copies.band_keys(copies.minhash(body))
+        assert len(copies.signature(body)) == copies.SIGNATURE_BYTES == 144
+    for short in ("太短的文字也会雷同。", "重庆" * 100):  # short; long, but too few distinct 5-grams
+        assert copies.minhash(short) is None and copies.signature(short) is None
+
+
+def test_bands_are_datasketchs_lsh_bands():
+    from datasketch import MinHashLSH
+
+    assert list(copies.BANDS) == MinHashLSH(threshold=copies.CANDIDATE, num_perm=copies.NUM_PERM).hashranges
+
+
+def test_a_band_key_changes_with_any_value_of_its_band_only():
+    import numpy as np
+
+    values = np.frombuffer(copies.minhash(STORY), dtype="<u4").copy()
+    keys = np.frombuffer(copies.band_keys(values.tobytes()), dtype="<u8")
+    for position in (0, 6, 7, 60, 125, 126):
+        changed = values.copy()
+        changed[position] ^= 1
+        other = np.frombuffer(copies.band_keys(changed.tobytes()), dtype="<u8")
+        moved = [band for band, (start, end) in enumerate(copies.BANDS) if start <= position < end]
+        assert np.flatnonzero(keys != other).tolist() == moved  # 126 and 127 are in no band
+
+
+def _variants():
+    """Bodies that share some LSH bands and not others: a story with ever more of it rewritten."""
+    import random
+
+    chance = random.Random(19)
+    bodies = []
+    for base in (STORY, REPRINT, PORTAL, STORY[::-1]):
+        text = list(base * 2)
+        for _ in range(14):
+            for _ in range(6):
+                text[chance.randrange(len(text))] = chance.choice("重庆山城江北渝中区两江新区")
+            bodies.append("".join(text))
+    return bodies
+
+
+def test_candidate_pairs_are_datasketchs_lsh_candidates():
+    from datasketch import MinHashLSH
+
+    bodies = _variants()
+    lsh = MinHashLSH(threshold=copies.CANDIDATE, num_perm=copies.NUM_PERM)
+    sketches = []
+    for number, body in enumerate(bodies):
+        sketches.append(copies._base().copy())
+        sketches[-1].update_batch(copies.shingles(body))
+        lsh.insert(number, sketches[-1])
+    expected = set()
+    for number, sketch in enumerate(sketches):
+        expected |= {(min(number, other), max(number, other)) for other in lsh.query(sketch) if other != number}
+    found = set(copies._candidate_pairs([copies.signature(body) for body in bodies]))
+    assert found == expected
+    assert 0 < len(found) < len(bodies) * (len(bodies) - 1) // 2  # some pairs proposed, not all

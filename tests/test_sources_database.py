@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+import zstandard
 from click.testing import CliRunner
 
 from search import NewsIndex, SourceError, SourceUnavailable
@@ -181,6 +182,7 @@ def test_rebuild_reads_every_row_in_batches_and_keeps_no_password(newsroom, tmp_
     assert meta["sources"] == [str(source)]
     assert meta["source_state"][str(source)]["tables"]["articles"]["modified"]
     saved = "".join(p.read_text(errors="replace") for p in generation.iterdir() if p.suffix in (".json", ".tsv"))
+    saved += zstandard.ZstdDecompressor().decompressobj().decompress((generation / "suggest.tsv.zst").read_bytes()).decode()
     assert PASSWORD not in saved and "NEWSROOM" not in saved
 
 

@@ -119,3 +119,29 @@ def test_suggester_weights_and_neighbours_from_packed_arrays():
     assert {text for _, text, _ in suggester.neighbours("重庆")} == {"重庆", "重庆市", "重床"}
     assert {text for _, text, _ in suggester.neighbours("成渝")} == {"成都"}
     assert suggester.complete("重") == ["重庆", "重庆市", "重床", "重庆火锅节开幕"]
+
+
+def test_suggestions_are_saved_compressed_and_read_plain_from_an_older_generation(index_dir, tmp_path):
+    import shutil
+
+    import zstandard
+
+    from search import NewsIndex, suggest
+    from search.generations import current_generation
+
+    served = current_generation(index_dir)
+    packed = (served / suggest.SIDECAR).read_bytes()
+    text = zstandard.ZstdDecompressor().decompressobj().decompress(packed).decode("utf-8")
+    assert len(packed) < len(text.encode("utf-8")) and text.startswith(("w\t", "t\t"))
+    older = tmp_path / "older"
+    shutil.copytree(index_dir, older)
+    generation = current_generation(older)
+    (generation / suggest.SIDECAR).unlink()
+    (generation / suggest.PLAIN_SIDECAR).write_text(text, encoding="utf-8")  # as an earlier version wrote it
+    expected = NewsIndex.open(index_dir)
+    plain = NewsIndex.open(older)
+    for typed in ("重庆", "轨", "重庆 轨"):
+        assert plain.suggest(typed) == expected.suggest(typed) and expected.suggest(typed)
+    assert suggest.word_weights(generation) == suggest.word_weights(served) != []
+    (generation / suggest.SIDECAR).write_bytes(packed[: len(packed) // 2])  # cut short: taken before the plain one
+    assert suggest.Suggester.load(generation).complete("重庆") == []  # unreadable: no suggestions, no error

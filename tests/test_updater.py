@@ -18,6 +18,7 @@ from search.cli import cli
 from search.generations import current_generation, open_generation, write_lock
 from search.updater import update
 
+from .feature_cases import STORY
 from .helpers import child_env, write_jsonl
 
 
@@ -339,13 +340,13 @@ def test_update_recomputes_copies_and_leaves_the_served_sidecars_alone(tmp_path,
     ix = tmp_path / "ix"
     NewsIndex.rebuild([src], ix)
     served = current_generation(ix)
-    sidecars = {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv")}
+    sidecars = {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv", ".zst")}
     reprint = {"id": "story-2", "title": "东溪古镇修缮", "body": story + "（转载）", "source": "綦江网"}
     write_jsonl(src / "reprint.jsonl", [reprint])
     assert NewsIndex.update([src], ix).added == 1
     hits = NewsIndex.open(ix).search("东溪古镇").hits
     assert len(hits) == 1 and hits[0].copies == 1  # the reprint is known as a copy of the story
-    assert {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv")} == sidecars
+    assert {p.name: p.read_bytes() for p in served.iterdir() if p.suffix in (".json", ".tsv", ".zst")} == sidecars
 
 
 def test_update_takes_unchanged_bodies_signatures_from_the_served_generation(tmp_path, src):
@@ -360,7 +361,7 @@ def test_update_takes_unchanged_bodies_signatures_from_the_served_generation(tmp
     assert kind == f"# {copies.SIGNATURE_KIND}"
     blob = bytearray((served / sidecars.SIGNATURES).read_bytes())
     size = len(blob) // len(digests)
-    assert size == 512 and len(digests) == NewsIndex.open(ix).doc_count
+    assert size == copies.SIGNATURE_BYTES == 144 and len(digests) == NewsIndex.open(ix).doc_count
     fresh = {digest: bytes(blob[i * size : (i + 1) * size]) for i, digest in enumerate(digests)}
     # Mark the first article's saved signature: an update that reuses it carries the mark over.
     blob[:size] = b"\x07" * size
@@ -375,6 +376,79 @@ def test_update_takes_unchanged_bodies_signatures_from_the_served_generation(tmp
     assert len(saved) == len(fresh) + 3
     assert saved[digests[0]] == b"\x07" * size, "the unchanged body's signature was reused"
     assert all(saved[d] == fresh[d] for d in digests[1:])
+
+
+def _save_whole_minhashes(generation: Path, marked_body: str | None = None) -> list[str]:
+    """Rewrite a generation's saved signatures as an earlier version saved them: the whole MinHash of
+    each body (the first one's replaced by that of ``marked_body``, when given); returns the digests."""
+    from whoosh import index as whoosh_index
+
+    from search import copies, sidecars
+
+    with whoosh_index.open_dir(str(generation)).reader() as reader:
+        stored = [fields for _, fields in reader.iter_docs()]
+    digests = [fields["digest"] for fields in stored]
+    hashed = [copies.minhash(fields["body"]) for fields in stored]
+    if marked_body is not None:
+        hashed[0] = copies.minhash(marked_body)
+    (generation / sidecars.SIGNATURES).write_bytes(b"".join(h or bytes(copies.MINHASH_BYTES) for h in hashed))
+    keys = "\n".join([f"# {copies.MINHASH_KIND}", *digests])
+    (generation / "signatures.keys").write_text(keys, encoding="utf-8")
+    return digests
+
+
+def _saved(generation: Path) -> dict:
+    from search import copies, sidecars
+
+    kind, *digests = (generation / "signatures.keys").read_text(encoding="utf-8").split("\n")
+    assert kind == f"# {copies.SIGNATURE_KIND}"
+    blob = (generation / sidecars.SIGNATURES).read_bytes()
+    size = copies.SIGNATURE_BYTES
+    assert len(blob) == size * len(digests)
+    return {digest: blob[i * size : (i + 1) * size] for i, digest in enumerate(digests)}
+
+
+def test_update_reads_whole_minhashes_an_earlier_version_saved(tmp_path, src):
+    """A generation whose signatures are whole MinHashes (before they were band keys) is updated
+    without computing them again: they are turned into band keys, the same as computed ones."""
+    from search import copies
+
+    ix = tmp_path / "ix"
+    NewsIndex.rebuild([src], ix)
+    served = current_generation(ix)
+    fresh = _saved(served)
+    marker = STORY  # a body of none of the articles
+    digests = _save_whole_minhashes(served, marked_body=marker)
+
+    write_jsonl(src / "c.jsonl", records("c", 3, "黔江"))
+    NewsIndex.update([src], ix)
+    saved = _saved(current_generation(ix))
+    assert len(saved) == len(fresh) + 3
+    assert saved[digests[0]] == copies.signature(marker), "the saved MinHash was read, not computed again"
+    assert all(saved[d] == fresh[d] for d in digests[1:])  # turned into the very keys a rebuild saves
+
+
+def test_update_finds_copies_of_old_articles_through_saved_signatures(tmp_path, src):
+    """A new article that reprints an old one is clustered with it, the old one's signature read
+    from the served generation (in either saved form), not from its body."""
+    story = (
+        "綦江区东溪古镇今年启动保护性修缮，修缮范围包括太平桥、王爷庙和沿河吊脚楼，"
+        "施工方按照原有形制更换腐朽木构件，镇上商户在施工期间照常营业，游客可沿临时步道参观。"
+    ) * 3
+    for form in ("band keys", "whole minhashes"):
+        folder, ix = tmp_path / form / "src", tmp_path / form / "ix"
+        folder.mkdir(parents=True)
+        write_jsonl(folder / "story.jsonl", [{"id": "story-1", "title": "东溪古镇修缮", "body": story}])
+        write_jsonl(folder / "a.jsonl", records("a", 6, "万州"))
+        NewsIndex.rebuild([folder], ix)
+        if form == "whole minhashes":
+            _save_whole_minhashes(current_generation(ix))
+        reprint = {"id": "story-2", "title": "东溪古镇修缮工程", "body": "（转载）" + story, "source": "綦江网"}
+        write_jsonl(folder / "reprint.jsonl", [reprint])
+        assert NewsIndex.update([folder], ix).added == 1
+        hits = NewsIndex.open(ix).search("东溪古镇").hits
+        assert len(hits) == 1 and hits[0].copies == 1, form
+        assert {hits[0].id, *(member.id for member in hits[0].other_copies)} == {"story-1", "story-2"}, form
 
 
 def test_update_computes_again_signatures_saved_another_way(tmp_path, src):

@@ -95,7 +95,7 @@ FILE_KINDS = (
     ("stored", ("_stored.col", ".zdc")),
     ("columns", (".col",)),
     ("signatures", ("signatures.bin", "signatures.keys")),
-    ("suggestions", ("suggest.tsv",)),
+    ("suggestions", ("suggest.tsv", "suggest.tsv.zst")),
 )
 
 
