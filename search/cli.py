@@ -17,6 +17,7 @@ from .analysis import segment
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
+from .indexer import MAX_SHARDS
 from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, NewsIndex
 from .sources import parse_field_options
@@ -164,21 +165,36 @@ def index():
 )
 @_index_option
 @_reading_options
-def index_rebuild(sources, index_dir, as_json, strict, silent, field_options, follow_links):
+@click.option(
+    "--shards",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, MAX_SHARDS),
+    help="Split the index into this many shards, searched in parallel and ranked as one index.",
+)
+def index_rebuild(sources, index_dir, as_json, strict, silent, field_options, follow_links, shards):
     """Rebuild the index from source files, then swap it in atomically.
 
     The index being served stays in place until the new one is complete.
     """
     fields = _fields(field_options)
-    summary = _rebuild(list(sources) or list(DEFAULT_SOURCES), index_dir, strict, silent or as_json, fields, follow_links)
+    summary = _rebuild(
+        list(sources) or list(DEFAULT_SOURCES), index_dir, strict, silent or as_json, fields, follow_links, shards
+    )
     _echo_summary(summary, as_json)
 
 
-def _rebuild(sources, index_dir, strict, silent, fields=None, follow_links=False):
+def _rebuild(sources, index_dir, strict, silent, fields=None, follow_links=False, shards=1):
     """Rebuild, with a progress bar unless ``silent``."""
     with _progress(silent, "Indexing", counted="articles") as progress:
         return rebuild_index(
-            sources, index_dir, strict=strict, on_progress=progress, fields=fields, follow_links=follow_links
+            sources,
+            index_dir,
+            strict=strict,
+            on_progress=progress,
+            fields=fields,
+            follow_links=follow_links,
+            shards=shards,
         )
 
 
