@@ -20,7 +20,6 @@ What the ranking needs of the whole index is taken from all shards, never from o
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from pathlib import Path
 
@@ -156,6 +155,15 @@ class StatsSearcher(Searcher):
             return default
         return self.global_stats.field_length(fieldname) / (self.global_stats.docs_all or 1)
 
+    def key_terms_from_text(self, fieldname, text, numterms=5, model=None, normalize=True):
+        """Whoosh's key terms of ``text``, weighed against the whole index's words."""
+        from whoosh import classify
+        from whoosh.reading import MultiReader
+
+        expander = classify.Expander(MultiReader(self.global_stats.readers), fieldname, model=model or classify.Bo1Model)
+        expander.add_text(text)
+        return expander.expanded_terms(numterms, normalize=normalize)
+
     def global_reader(self) -> _GlobalReader:
         return _GlobalReader(self.reader(), self.global_stats)
 
@@ -199,11 +207,6 @@ class ShardCopies(syndication.Copies):
     def others(self, docnum: int):
         place = int(self.order[docnum])
         return tuple(m for m in self.members(docnum) if m.docnum != place)
-
-
-def rounded(score: float | None) -> float | None:
-    """A score as a hit carries it."""
-    return round(float(score), 4) if score is not None and math.isfinite(score) else None
 
 
 __all__ = ["ORDER", "GlobalStats", "ShardCopies", "StatsSearcher", "load_order", "save_order", "shard_of"]
