@@ -77,7 +77,13 @@ class ShardAnswer:
     counted: int | None = 0
     #: The clusters of copies among the matches counted.
     clusters: list[int] = field(default_factory=list)
+    #: Whoosh's estimate of the whole index's matches (from the whole index's statistics).
     estimate: int = 0
+    #: The collector counted every match as it went (no block skipping: a sort by date, a query
+    #: whose matcher cannot skip).
+    computes: bool = False
+    #: ``counted`` was scaled up from a count that ran out of time.
+    extrapolated: bool = False
     partial: bool = False
     facets: dict = field(default_factory=dict)
     #: First round: what :attr:`search.scoring.Reranking.found` gathered.
@@ -201,7 +207,13 @@ class Shard:
             answer.partial = True
             answer.counted = limited.matched if answer.partial else found
             return
-        if limited.computes_count():
+        # Whether the whole index's total is counted or estimated is decided by the merge, as one
+        # index decides it (see search.timelimit.run): from the number of matches of all shards,
+        # the whole index's estimate and the request. A shard counts its own matches unless that
+        # decision can only be "estimate" (its own matches already fill the page).
+        answer.estimate = runnable.estimate_size(searcher.global_reader())
+        answer.computes = limited.computes_count()
+        if answer.computes:
             answer.counted = len(results)
             answer.clusters = sorted(collector.best) if copies else []
             return
@@ -209,12 +221,10 @@ class Shard:
             answer.counted = found
             answer.clusters = sorted({row[2] for row in answer.rows if row[2]})
             return
-        estimate = runnable.estimate_size(searcher.global_reader())
-        answer.estimate = estimate
-        if estimate > EXACT_COUNT_LIMIT and not request.count:
+        if answer.estimate > EXACT_COUNT_LIMIT and not request.count:
             answer.counted = None
             return
-        counted, clusters = 0, set()
+        counted, clusters, last = 0, set(), -1
         try:
             with spending(budget):
                 for docnum in collector.all_ids():
@@ -223,9 +233,13 @@ class Shard:
                     if number:
                         clusters.add(number)
                     if not counted % 1024:
+                        last = docnum
                         budget.check()
         except collectors.TimeLimit:
-            answer.partial = True
+            # As one index does: the count so far, scaled to the whole shard, is an estimate.
+            share = (last + 1) / max(1, searcher.doc_count_all())
+            counted = max(found, round(counted / share) if share else counted)
+            answer.extrapolated = True
         answer.counted = counted
         answer.clusters = sorted(clusters)
 
@@ -263,13 +277,25 @@ def merge(answers: list[ShardAnswer], request: ShardRequest, documents: int) -> 
     if partial:
         total, exact = sum(a.counted or 0 for a in answers), False
         total = max(total, found)
-    elif all(answer.counted is not None for answer in answers):
-        counted = sum(answer.counted for answer in answers)
-        twice = sum(len(answer.clusters) for answer in answers) - len({c for a in answers for c in a.clusters})
-        total, exact = counted - (twice if request.collapse else 0), True
+    elif any(answer.extrapolated for answer in answers) and all(a.counted is not None for a in answers):
+        total, exact = max(found, sum(answer.counted for answer in answers)), False
     else:
-        estimate = max(answer.estimate for answer in answers)
-        total, exact = max(found, min(estimate, documents)), False
+        # One index's decision (search.timelimit.run): exact when its collector counts as it goes,
+        # when it holds fewer matches than the hits asked for, or when a count is asked for or the
+        # estimate is small; else the estimate.
+        estimate = max((answer.estimate for answer in answers), default=0)
+        counted = None
+        if all(answer.counted is not None for answer in answers):
+            counted = sum(answer.counted for answer in answers)
+            if request.collapse:
+                counted -= sum(len(a.clusters) for a in answers) - len({c for a in answers for c in a.clusters})
+        computes = any(answer.computes for answer in answers if answer.rows)
+        if counted is not None and (
+            computes or counted < request.limit or request.count or estimate <= EXACT_COUNT_LIMIT
+        ):
+            total, exact = counted, True
+        else:
+            total, exact = max(found, min(estimate, documents)), False
     facets = _facets([answer.facets for answer in answers]) if request.facets else {}
     if request.facets and partial:
         facets = {name: () for name in facet_counts.FACETS}

@@ -58,7 +58,12 @@ def load_order(generation: Path, documents: int) -> np.ndarray:
 
 
 class GlobalStats:
-    """The collection statistics of the whole index, summed over its shards' readers."""
+    """The collection statistics of the whole index, summed over its shards' readers.
+
+    The readers are shared by every thread searching the shards, and a Whoosh reader is not safe
+    to use from two threads at once (its term table is read by seeking one file): every lookup
+    holds the lock, and its answer is cached.
+    """
 
     def __init__(self, readers):
         self.readers = list(readers)
@@ -73,21 +78,23 @@ class GlobalStats:
         key = (fieldname, text)
         found = self._df.get(key)
         if found is None:
-            found = 0
-            for reader in self.readers:
-                try:
-                    found += reader.doc_frequency(fieldname, text)
-                except (KeyError, ValueError):
-                    continue
-            if len(self._df) > 200_000:
-                self._df.clear()
-            self._df[key] = found
+            with self._lock:
+                found = 0
+                for reader in self.readers:
+                    try:
+                        found += reader.doc_frequency(fieldname, text)
+                    except (KeyError, ValueError):
+                        continue
+                if len(self._df) > 200_000:
+                    self._df.clear()
+                self._df[key] = found
         return found
 
     def field_length(self, fieldname: str) -> float:
         found = self._lengths.get(fieldname)
         if found is None:
-            found = self._lengths[fieldname] = sum(r.field_length(fieldname) for r in self.readers)
+            with self._lock:
+                found = self._lengths[fieldname] = sum(r.field_length(fieldname) for r in self.readers)
         return found
 
     def having(self, fieldname: str) -> int:
@@ -96,11 +103,12 @@ class GlobalStats:
 
         found = self._having.get(fieldname)
         if found is None:
-            found = 0
-            for reader in self.readers:
-                for leaf, _offset in reader.leaf_readers():
-                    found += int(np.count_nonzero(_field_lengths(leaf, fieldname)))
-            self._having[fieldname] = found
+            with self._lock:
+                found = 0
+                for reader in self.readers:
+                    for leaf, _offset in reader.leaf_readers():
+                        found += int(np.count_nonzero(_field_lengths(leaf, fieldname)))
+                self._having[fieldname] = found
         return found
 
 
@@ -160,9 +168,11 @@ class StatsSearcher(Searcher):
         from whoosh import classify
         from whoosh.reading import MultiReader
 
-        expander = classify.Expander(MultiReader(self.global_stats.readers), fieldname, model=model or classify.Bo1Model)
-        expander.add_text(text)
-        return expander.expanded_terms(numterms, normalize=normalize)
+        stats = self.global_stats
+        with stats._lock:  # the shared readers, one thread at a time
+            expander = classify.Expander(MultiReader(stats.readers), fieldname, model=model or classify.Bo1Model)
+            expander.add_text(text)
+            return expander.expanded_terms(numterms, normalize=normalize)
 
     def global_reader(self) -> _GlobalReader:
         return _GlobalReader(self.reader(), self.global_stats)
