@@ -101,10 +101,10 @@ def _regions(doc: dict) -> str:
 
 
 #: Fields whose words the suggestions are made of (counted while the index is written).
-_SUGGESTED = (fields.TITLE, fields.BODY)
+SUGGESTED = (fields.TITLE, fields.BODY)
 
 
-def _known(article: Article) -> dict:
+def known_fields(article: Article) -> dict:
     """The stored fields the sidecars need, kept by a rebuild as it goes (see :class:`sidecars.Built`)."""
     return {
         fields.ID_FIELD: article.id,
@@ -236,7 +236,7 @@ def rebuild(
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
             # copies.json, suggest.tsv beside the new generation (of a sharded index: beside shard 0)
-            extras = sidecars.write(builds[0], built[0]) if shards == 1 else _sharded_sidecars(builds, built, order)
+            extras = sidecars.write(builds[0], built[0]) if shards == 1 else sharded_sidecars(builds, built, order)
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": indexed,
@@ -322,7 +322,7 @@ def _write(
                     chunk_chars=chunk_chars,
                     on_chunk=on_chunk,
                     prepare=prepare,
-                    count_fields=_SUGGESTED,
+                    count_fields=SUGGESTED,
                 )
             )
             for build in builds
@@ -331,7 +331,7 @@ def _write(
             for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields, reading=reading))):
                 shard = shard_of(article.id, shards)
                 builders[shard].add(document(article, tag_regions=False))
-                built[shard].stored.append(_known(article))
+                built[shard].stored.append(known_fields(article))
                 order[shard].append(indexed)
                 indexed += 1
             if on_progress is not None:
@@ -347,8 +347,8 @@ def _write(
     return indexed, distinct.duplicates
 
 
-def _sharded_sidecars(builds: list[Path], built: list[sidecars.Built], order: list[list[int]]) -> dict:
-    """The index-wide files of a sharded rebuild, written beside shard 0 from every shard's
+def sharded_sidecars(builds: list[Path], built: list[sidecars.Built], order: list[list[int]]) -> dict:
+    """The index-wide files of a sharded rebuild or update, written beside shard 0 from every shard's
     articles in the order they were read, and each shard's :data:`search.shards.ORDER`."""
     from whoosh import index as whoosh_index
     from whoosh.reading import MultiReader
@@ -357,15 +357,18 @@ def _sharded_sidecars(builds: list[Path], built: list[sidecars.Built], order: li
     place_of: list[tuple[int, int]] = [(0, 0)] * total
     articles: list[tuple[int, dict]] = [(0, {})] * total
     signatures: list[bytes | None] = [None] * total
-    counted: dict[bytes, int] = {}
+    counted: dict[bytes, int] | None = {}
     for shard, (into, placed) in enumerate(zip(built, order, strict=True)):
         save_order(builds[shard], placed)
         for local, (place, stored, signature) in enumerate(zip(placed, into.stored, into.signatures, strict=True)):
             place_of[place] = (shard, local)
             articles[place] = (place, stored)
             signatures[place] = signature
-        for term, number in (into.term_counts or {}).items():
-            counted[term] = counted.get(term, 0) + number
+        if counted is not None and into.term_counts is not None:
+            for term, number in into.term_counts.items():
+                counted[term] = counted.get(term, 0) + number
+        else:  # not counted as written (an update): the words are read from the shards
+            counted = None
     indexes = [whoosh_index.open_dir(str(build)) for build in builds]
     readers = [ix.reader() for ix in indexes]
     try:

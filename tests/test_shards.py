@@ -8,6 +8,7 @@ page 3, copies shown or collapsed, and everything a reader sees is compared.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from search import NewsIndex
 from search.generations import current_generations
 from search.shards import load_order, shard_of
+from search.updater import update
 
 from .helpers import write_jsonl
 from .test_codec import _articles, _queries
@@ -143,3 +145,51 @@ def test_articles_related_suggestions_and_overview_are_the_same(built):
         assert news.suggest("重庆 轨") == one.suggest("重庆 轨")
         assert news.overview()["facets"] == one.overview()["facets"]
         assert news.did_you_mean("重庆 火过") == one.did_you_mean("重庆 火过")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shards", (2, 4))
+def test_an_updated_sharded_index_ranks_as_one_index_of_its_articles(tmp_path, shards):
+    """``index update`` of a sharded index routes removed, changed and new articles to their
+    shards: it then ranks like one index rebuilt from the same articles in the order the update
+    keeps them (those kept, then the changed and new ones as read). One index *updated* is not the
+    reference: its deleted documents still count in its statistics and it re-scores per segment."""
+    seeds = Path(__file__).resolve().parent.parent / "seeds" / "chongqing-1k.jsonl"
+    records = [json.loads(line) for line in seeds.read_text(encoding="utf-8").splitlines() if line.strip()]
+    first, extra = records[:800], records[800:]
+    source = write_jsonl(tmp_path / "a.jsonl", first)
+    NewsIndex.rebuild([source], tmp_path / "sharded", shards=shards)
+    removed = {r["id"] for r in first[10:40]}
+    changed = {r["id"] for r in first[100:115]}
+    now = [dict(r, title=r["title"] + "（更新）") if r["id"] in changed else r for r in first if r["id"] not in removed]
+    write_jsonl(tmp_path / "a.jsonl", now)
+    added = write_jsonl(tmp_path / "b.jsonl", extra)
+    summary = update([source, added], tmp_path / "sharded", prune=True)
+    assert (summary.removed, summary.replaced) == (30, 15) and summary.added > 150
+    served = current_generations(tmp_path / "sharded")
+    assert len(served) == shards and len({_set(p.name) for p in served}) == 1
+    order = [r for r in now if r["id"] not in changed] + [r for r in now if r["id"] in changed] + extra
+    NewsIndex.rebuild([write_jsonl(tmp_path / "order.jsonl", order)], tmp_path / "one")
+    one = NewsIndex.open(tmp_path / "one", time_limit=None)
+    news = NewsIndex.open(tmp_path / "sharded", time_limit=None)
+    try:
+        assert news.doc_count == one.doc_count == summary.documents
+        queries = ["重庆", "疫情 防控", "重庆 -疫情", '"一区两群"', "什么时候 开学", "经济 发展", "轨道交通", "title:重庆"]
+        for query in queries:
+            for options in ({}, {"page": 3}, {"collapse": False}, {"sort": "date"}, {"region": "重庆"}):
+                got, want = _seen(news, query, **options), _seen(one, query, **options)
+                assert got[:4] == want[:4], (query, options)
+                assert got[4] == pytest.approx(want[4], rel=1e-9), (query, options)
+                assert got[5:] == want[5:], (query, options)
+        for record in (first[100], extra[0]):
+            assert news.article(record["id"]) == one.article(record["id"])
+        assert news.article(first[10]["id"]) is None
+        assert news.suggest("重庆 轨") == one.suggest("重庆 轨")
+        assert news.overview()["facets"] == one.overview()["facets"]
+    finally:
+        one.close()
+        news.close()
+
+
+def _set(name: str) -> str:
+    return name.rsplit("-s", 1)[0]
