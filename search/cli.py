@@ -17,6 +17,7 @@ from .cluster import ADDRESS_ENV, cluster_address
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
+from .indexer import MAX_SHARDS
 from .indexer import rebuild as rebuild_index
 from .searcher import MAX_PER_PAGE, SORTS, NewsIndex
 from .sources import parse_field_options
@@ -165,6 +166,13 @@ def index():
 @_index_option
 @_reading_options
 @click.option(
+    "--shards",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, MAX_SHARDS),
+    help="Split the index into this many shards, searched in parallel and ranked as one index.",
+)
+@click.option(
     "--cluster",
     metavar="HOST:PORT",
     envvar=ADDRESS_ENV,
@@ -172,19 +180,26 @@ def index():
     help="Analyse and merge on this Ray cluster instead of this machine's cores (needs the cluster"
     " extra; the index directory must be a path every node reaches).",
 )
-def index_rebuild(sources, index_dir, as_json, strict, silent, field_options, follow_links, cluster):
+def index_rebuild(sources, index_dir, as_json, strict, silent, field_options, follow_links, shards, cluster):
     """Rebuild the index from source files, then swap it in atomically.
 
     The index being served stays in place until the new one is complete.
     """
     fields = _fields(field_options)
     summary = _rebuild(
-        list(sources) or list(DEFAULT_SOURCES), index_dir, strict, silent or as_json, fields, follow_links, cluster
+        list(sources) or list(DEFAULT_SOURCES),
+        index_dir,
+        strict,
+        silent or as_json,
+        fields,
+        follow_links,
+        shards,
+        cluster,
     )
     _echo_summary(summary, as_json)
 
 
-def _rebuild(sources, index_dir, strict, silent, fields=None, follow_links=False, cluster=None):
+def _rebuild(sources, index_dir, strict, silent, fields=None, follow_links=False, shards=1, cluster=None):
     """Rebuild, with a progress bar unless ``silent``."""
     with _progress(silent, "Indexing", counted="articles") as progress:
         return rebuild_index(
@@ -194,6 +209,7 @@ def _rebuild(sources, index_dir, strict, silent, fields=None, follow_links=False
             on_progress=progress,
             fields=fields,
             follow_links=follow_links,
+            shards=shards,
             cluster=cluster_address(cluster),
         )
 

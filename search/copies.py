@@ -448,7 +448,9 @@ class _Collapse(collectors.WrappingCollector):
             self.child.remove(best[1])
             self.replaced += 1
             self.best[key] = (sortkey, docnum)
-            return self.child.collect(sub_docnum)
+            found = self.child.collect(sub_docnum)
+            _reset_floor(self.child)
+            return found
         return None
 
     def all_ids(self):
@@ -472,6 +474,22 @@ class _Collapse(collectors.WrappingCollector):
         results = self.child.results()
         results.collector = self
         return results
+
+
+def _reset_floor(collector) -> None:
+    """Set the lowest score a top-N collector still takes to what its list holds after a copy
+    replaced another.
+
+    Whoosh's ``TopCollector.remove`` sets that floor to the lowest score left even when the list
+    is no longer full, and the collector then skips blocks of documents that would have filled
+    it; after the better copy is added, the floor is the lowest score of a full list, else none.
+    """
+    while collector is not None and not hasattr(collector, "minscore"):
+        collector = getattr(collector, "child", None)
+    items = getattr(collector, "items", None)
+    if collector is None or items is None or getattr(collector, "limit", None) is None:
+        return
+    collector.minscore = items[0][0] if len(items) >= collector.limit else 0
 
 
 def search(searcher, query, copies: Copies | None, *, limit, filter=None, mask=None, sortedby=None):

@@ -5,6 +5,9 @@ An index directory holds generations::
     index/
       CURRENT            the name of the generation being served (replaced atomically)
       gen-<stamp>/       a complete Whoosh index, plus news-search.json (when and from what)
+      gen-<stamp>-s<i>/  shard i of a sharded index (``--shards N``): an ordinary generation each;
+                         CURRENT then names all N, one a line, and shard 0 holds the index-wide
+                         files (copies, suggestions, pinyin: see :mod:`search.shards`)
       build-<stamp>/     a rebuild or update under way (or left by one that died; removed by the next)
       .write.lock        held by the one process writing (rebuild or update)
 
@@ -24,6 +27,7 @@ import fcntl
 import json
 import os
 import pickle
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -47,16 +51,37 @@ GRACE = 120.0
 
 
 def current_generation(index_dir: str | os.PathLike) -> Path | None:
-    """The directory of the generation being served, or ``None`` when there is none."""
+    """The directory of the generation being served (of a sharded index: its first shard, which
+    also holds the index-wide files), or ``None`` when there is none."""
+    served = current_generations(index_dir)
+    return served[0] if served else None
+
+
+def current_generations(index_dir: str | os.PathLike) -> list[Path] | None:
+    """The generations being served, one per shard in shard order (one for an index that is not
+    sharded), or ``None`` when there is none or one of them is missing."""
     root = Path(index_dir)
     try:
-        name = (root / POINTER).read_text(encoding="utf-8").strip()
+        names = (root / POINTER).read_text(encoding="utf-8").split()
     except OSError:
         return None
-    path = root / name
-    if not name or "/" in name or not path.is_dir():
+    paths = [root / name for name in names]
+    if not names or any("/" in name or not path.is_dir() for name, path in zip(names, paths, strict=True)):
         return None
-    return path
+    return paths
+
+
+def shard_suffix(index: int, shards: int) -> str:
+    """What a shard's build and generation names end with (nothing for an index of one shard)."""
+    return f"-s{index}" if shards > 1 else ""
+
+
+_SHARD = re.compile(r"-s\d+$")
+
+
+def _set_of(name: str) -> str:
+    """The name of the rebuild or update a generation belongs to (its shards share it)."""
+    return _SHARD.sub("", name)
 
 
 def open_generation(index_dir: str | os.PathLike):
@@ -142,23 +167,44 @@ def building(root: Path) -> Iterator[Path]:
 
     Call inside :func:`write_lock`; hand the finished build to :func:`publish`.
     """
-    build = root / ("build-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}")
-    try:
+    with building_shards(root, 1) as (build,):
         yield build
+
+
+@contextlib.contextmanager
+def building_shards(root: Path, shards: int) -> Iterator[list[Path]]:
+    """The paths of ``shards`` new build directories of one rebuild (not yet created), removed
+    again if the block raises; hand them to :func:`publish_shards`."""
+    stamp = "build-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
+    builds = [root / (stamp + shard_suffix(i, shards)) for i in range(shards)]
+    try:
+        yield builds
     except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
+        for build in builds:
+            shutil.rmtree(build, ignore_errors=True)
         raise
 
 
 def publish(root: Path, build: Path, meta: dict) -> Path:
     """Write ``meta`` beside a finished build and make it the served generation, atomically."""
-    (build / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    _sync_files(build)
-    generation = root / ("gen-" + build.name[len("build-") :])
-    os.rename(build, generation)
+    return publish_shards(root, [build], [meta])[0]
+
+
+def publish_shards(root: Path, builds: list[Path], metas: list[dict]) -> list[Path]:
+    """Write each meta beside its finished build and make them together the served generations,
+    atomically: ``CURRENT`` names them all (one a line, in shard order) and is replaced in one
+    rename, so a reader sees every shard of this rebuild or none of them."""
+    generations = []
+    for build, meta in zip(builds, metas, strict=True):
+        (build / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        _sync_files(build)
+    for build in builds:
+        generation = root / ("gen-" + build.name[len("build-") :])
+        os.rename(build, generation)
+        generations.append(generation)
     tmp = root / f"{POINTER}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(generation.name + "\n")
+        handle.write("".join(generation.name + "\n" for generation in generations))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, root / POINTER)
@@ -168,29 +214,34 @@ def publish(root: Path, build: Path, meta: dict) -> Path:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    return generation
+    return generations
 
 
 def clean_stale(root: Path) -> None:
     """Remove what dead writers left, and generations older than the one before the current
     (unless replaced less than :data:`GRACE` seconds ago: a request may still be reading them)."""
-    current = current_generation(root)
+    current = current_generations(root)
     generations = sorted(p for p in root.glob("gen-*") if p.is_dir())
+    # The shards of one rebuild or update are kept or removed together, as one set.
+    sets: dict[str, Path] = {}
+    for path in generations:
+        sets.setdefault(_set_of(path.name), path)
     keep = set()
     if current is not None:
-        keep.add(current.name)
-        older = [p for p in generations if p.name < current.name]
+        served = _set_of(current[0].name)
+        keep.add(served)
+        older = sorted(name for name in sets if name < served)
         if older:
-            keep.add(older[-1].name)
+            keep.add(older[-1])
             # Generation names sort by time: each one was replaced when the next one was published.
             now = time.time()
-            for old, successor in zip(older, [*older[1:], current], strict=True):
-                if now - _published_at(successor) < GRACE:
-                    keep.add(old.name)
+            for old, successor in zip(older, [*older[1:], served], strict=True):
+                if now - _published_at(sets[successor]) < GRACE:
+                    keep.add(old)
     for path in root.glob("build-*"):
         shutil.rmtree(path, ignore_errors=True)
     for path in generations:
-        if path.name not in keep:
+        if _set_of(path.name) not in keep:
             shutil.rmtree(path, ignore_errors=True)
     for path in root.glob(f"{POINTER}.*.tmp"):
         path.unlink(missing_ok=True)
@@ -222,11 +273,15 @@ __all__ = [
     "LOCK_TIMEOUT",
     "META",
     "building",
+    "building_shards",
     "clean_stale",
     "current_generation",
+    "current_generations",
     "open_checked",
     "open_generation",
     "publish",
+    "publish_shards",
     "read_meta",
+    "shard_suffix",
     "write_lock",
 ]

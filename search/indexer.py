@@ -7,6 +7,7 @@ it atomically. A rebuild killed at any moment leaves the served generation untou
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import Counter
@@ -15,12 +16,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from whoosh.index import create_in as index_create_in
+
 from . import copies, regions, sidecars
 from . import schema as fields
+from . import schema as fields_module
 from .cluster import TaskPool, cluster_cpus, connect
 from .errors import ClusterError, SourceError
-from .generations import LOCK_TIMEOUT, building, clean_stale, publish, write_lock
+from .generations import LOCK_TIMEOUT, building_shards, clean_stale, publish_shards, write_lock
 from .schema import build_schema
+from .shards import save_order, shard_of
 from .sources import Article, Reading, read_sources, source_files
 from .sources.article import normalise_url
 from .writer import SegmentBuilder, chunk_chars_for, default_workers
@@ -97,10 +102,10 @@ def _regions(doc: dict) -> str:
 
 
 #: Fields whose words the suggestions are made of (counted while the index is written).
-_SUGGESTED = (fields.TITLE, fields.BODY)
+SUGGESTED = (fields.TITLE, fields.BODY)
 
 
-def _known(article: Article) -> dict:
+def known_fields(article: Article) -> dict:
     """The stored fields the sidecars need, kept by a rebuild as it goes (see :class:`sidecars.Built`)."""
     return {
         fields.ID_FIELD: article.id,
@@ -177,6 +182,7 @@ def rebuild(
     workers: int | None = None,
     chunk_chars: int | None = None,
     follow_links: bool = False,
+    shards: int = 1,
     cluster: str | None = None,
 ) -> RebuildSummary:
     """Index every article under ``sources`` into a new generation of ``index_dir`` and serve it.
@@ -189,6 +195,7 @@ def rebuild(
     :param chunk_chars: characters of text per chunk of work (default: from the sources' size)
     :param fields: record field names for JSON and ``<doc>`` files, e.g. ``{"body": "maintext"}``
     :param follow_links: complete a feed entry that has only a summary from its article page
+    :param shards: split the index into this many shards (:mod:`search.shards`), ranked as one
     :param cluster: the address of a Ray cluster (``HOST:PORT``) whose tasks analyse the chunks and
         merge them instead of this machine's processes (``workers`` is then ignored);
         ``index_dir`` must be a path every node of the cluster reaches. The index is the same.
@@ -208,6 +215,7 @@ def rebuild(
             raise error
         skipped.append(Skipped(error.path, error.reason, error.line))
 
+    shards = _check_shards(shards)
     files = list(source_files(sources))
     reading = Reading(follow_links=follow_links)
     if chunk_chars is None:
@@ -219,13 +227,16 @@ def rebuild(
         workers = cluster_cpus()
     with write_lock(root, lock_timeout):
         clean_stale(root)
-        with building(root) as build:
-            build.mkdir()
-            built = sidecars.Built()
+        with building_shards(root, shards) as builds:
+            for build in builds:
+                build.mkdir()
+            built = [sidecars.Built() for _ in builds]
+            order: list[list[int]] = [[] for _ in builds]
             try:
                 indexed, duplicates = _write(
                     built,
-                    build,
+                    builds,
+                    order,
                     files,
                     on_error,
                     on_progress,
@@ -240,7 +251,8 @@ def rebuild(
             if indexed == 0:
                 where = ", ".join(sources) or "(no sources given)"
                 raise SourceError(where, "no readable articles found; the previous index is kept")
-            extras = sidecars.write(build, built)  # copies.json, suggest.tsv.zst beside the new generation
+            # copies.json, suggest.tsv.zst beside the new generation (of a sharded index: beside shard 0)
+            extras = sidecars.write(builds[0], built[0]) if shards == 1 else sharded_sidecars(builds, built, order)
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": indexed,
@@ -251,7 +263,13 @@ def rebuild(
                 "seconds": round(time.perf_counter() - started, 3),
                 **extras,
             }
-            generation = publish(root, build, meta)
+            metas = [meta]
+            if shards > 1:
+                meta["shards"] = shards
+                metas += [{"shard": i, "shards": shards, "documents": len(order[i])} for i in range(1, shards)]
+                meta["shard"] = 0
+                meta["shard_documents"] = len(order[0])
+            generation = publish_shards(root, builds, metas)[0]
         clean_stale(root)
     reasons = Counter(s.reason.split(":")[0] for s in skipped)
     return RebuildSummary(
@@ -272,9 +290,24 @@ def _size(path: str) -> int:
         return 0
 
 
+def _check_shards(shards) -> int:
+    try:
+        number = int(shards)
+    except (TypeError, ValueError):
+        number = 0
+    if number != shards or not 1 <= number <= MAX_SHARDS:
+        raise ValueError(f"shards must be a whole number from 1 to {MAX_SHARDS}, not {shards!r}")
+    return number
+
+
+#: The most shards an index may be split into.
+MAX_SHARDS = 64
+
+
 def _write(
-    built: sidecars.Built,
-    build: Path,
+    built: list[sidecars.Built],
+    builds: list[Path],
+    order: list[list[int]],
     files: list[str],
     on_error: Callable[[SourceError], None],
     on_progress: ProgressFn | None,
@@ -284,36 +317,91 @@ def _write(
     reading: Reading | None = None,
     tasks=None,
 ) -> tuple[int, int]:
+    """Write every article to its shard's build (one build: all of them), in the order read;
+    ``order[shard]`` gets each written document's place among all of them."""
     distinct = Distinct()
     indexed = 0
     done = 0
+    shards = len(builds)
 
     def on_chunk(_written: int) -> None:
         if on_progress is not None:
             on_progress(done, len(files), indexed)
 
-    with SegmentBuilder(
-        build,
-        build_schema(),
-        workers=workers,
-        chunk_chars=chunk_chars,
-        on_chunk=on_chunk,
-        prepare=prepare,
-        count_fields=_SUGGESTED,
-        tasks=tasks,
-    ) as builder:
+    with contextlib.ExitStack() as stack:
+        builders = [
+            stack.enter_context(
+                SegmentBuilder(
+                    build,
+                    build_schema(),
+                    # The shards' workers run at once: together, as many as asked for.
+                    workers=workers if shards == 1 else max(1, round(workers / shards)),
+                    chunk_chars=chunk_chars,
+                    on_chunk=on_chunk,
+                    prepare=prepare,
+                    count_fields=SUGGESTED,
+                    tasks=tasks,
+                )
+            )
+            for build in builds
+        ]
         for done, path in enumerate(files, 1):
             for article in filter(None, map(distinct.admit, read_sources([path], on_error, fields=fields, reading=reading))):
-                builder.add(document(article, tag_regions=False))
-                built.stored.append(_known(article))
+                shard = shard_of(article.id, shards)
+                builders[shard].add(document(article, tag_regions=False))
+                built[shard].stored.append(known_fields(article))
+                order[shard].append(indexed)
                 indexed += 1
             if on_progress is not None:
                 on_progress(done, len(files), indexed)
-        if indexed:
-            builder.finish()
-        built.signatures = builder.extras
-        built.term_counts = builder.term_counts
+        for builder, into, placed in zip(builders, built, order, strict=True):
+            if placed:
+                builder.finish()
+            elif indexed:
+                # A shard no article went to: an empty index, so that it opens like the others.
+                index_create_in(builder.directory, build_schema())
+            into.signatures = builder.extras
+            into.term_counts = builder.term_counts
     return indexed, distinct.duplicates
+
+
+def sharded_sidecars(builds: list[Path], built: list[sidecars.Built], order: list[list[int]]) -> dict:
+    """The index-wide files of a sharded rebuild or update, written beside shard 0 from every shard's
+    articles in the order they were read, and each shard's :data:`search.shards.ORDER`."""
+    from whoosh import index as whoosh_index
+    from whoosh.reading import MultiReader
+
+    total = sum(len(placed) for placed in order)
+    place_of: list[tuple[int, int]] = [(0, 0)] * total
+    articles: list[tuple[int, dict]] = [(0, {})] * total
+    signatures: list[bytes | None] = [None] * total
+    counted: dict[bytes, int] | None = {}
+    for shard, (into, placed) in enumerate(zip(built, order, strict=True)):
+        save_order(builds[shard], placed)
+        for local, (place, stored, signature) in enumerate(zip(placed, into.stored, into.signatures, strict=True)):
+            place_of[place] = (shard, local)
+            articles[place] = (place, stored)
+            signatures[place] = signature
+        if counted is not None and into.term_counts is not None:
+            for term, number in into.term_counts.items():
+                counted[term] = counted.get(term, 0) + number
+        else:  # not counted as written (an update): the words are read from the shards
+            counted = None
+    indexes = [whoosh_index.open_dir(str(build)) for build in builds]
+    readers = [ix.reader() for ix in indexes]
+    try:
+        reader = MultiReader(readers)
+
+        def body_of(place: int) -> str:
+            shard, local = place_of[place]
+            return readers[shard].stored_fields(local).get(fields_module.BODY, "")
+
+        return sidecars.write_from(builds[0], reader, total, articles, signatures, counted, body_of)
+    finally:
+        for one in readers:
+            one.close()
+        for ix in indexes:
+            ix.close()
 
 
 __all__ = [

@@ -28,12 +28,14 @@ counting work as for any Whoosh query.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,12 +106,15 @@ RANKING = Ranking()
 
 
 class _Stats:
-    """Collection statistics from the top-level searcher (shared by all segments)."""
+    """Collection statistics from the top-level searcher (shared by all segments), or from its
+    ``global_stats`` (:class:`search.shards.GlobalStats`: a shard's searcher, which ranks with the
+    statistics of the whole index)."""
 
     def __init__(self, searcher):
         parent = searcher.get_parent()
         self.parent = parent
-        self.docs = max(1, parent.doc_count_all())
+        self.whole = getattr(parent, "global_stats", None)
+        self.docs = max(1, self.whole.docs_all if self.whole is not None else parent.doc_count_all())
         self._avg: dict[str, float] = {}
         self._idf: dict[str, float] = {}
 
@@ -119,9 +124,12 @@ class _Stats:
         avg = self._avg.get(field)
         if avg is None:
             total = self.parent.field_length(field)
-            having = 0
-            for leaf, _offset in self.parent.leaf_searchers():
-                having += int(np.count_nonzero(_field_lengths(leaf.reader(), field)))
+            if self.whole is not None:
+                having = self.whole.having(field)
+            else:
+                having = 0
+                for leaf, _offset in self.parent.leaf_searchers():
+                    having += int(np.count_nonzero(_field_lengths(leaf.reader(), field)))
             avg = self._avg[field] = (total / having) if total and having else 1.0
         return avg
 
@@ -411,7 +419,7 @@ class Ranked(wq.Or):
             ids = self._found[key]
             scores = np.zeros(len(ids))
         else:
-            ids, scores = _rank(searcher, context, words, others, self.wants, self.ranking, scored)
+            ids, scores = _rank(searcher, context, words, others, self.wants, self.ranking, scored, f"{self!r} {self.wants}")
             if key is not None:
                 self._found[key] = ids
         if not len(ids):
@@ -424,8 +432,9 @@ class Ranked(wq.Or):
 # Scoring ----------------------------------------------------------------------------------------
 
 
-def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, ranking, scored: bool):
-    """Document numbers (ascending) and scores of one segment's matches."""
+def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, ranking, scored: bool, node: str = ""):
+    """Document numbers (ascending) and scores of one segment's matches (``node`` names the
+    :class:`Ranked` query being scored, for a :class:`Reranking` plan)."""
     reader = searcher.reader()
     count = reader.doc_count_all()
     stats = _Stats(searcher)
@@ -541,16 +550,32 @@ def _rank(searcher, context, words: list[Word], others: list[wq.Query], wants, r
     if total_mass > 0 and ranking.coordination:
         share = np.minimum(mass[ids] / total_mass, 1.0)
         scores = scores * share**ranking.coordination
+    plan = _planned.get()
+    if plan is not None:
+        return ids, plan.rerank(node, reader, ids, scores, holders, wants, ranking)
     if ((ranking.proximity and len(holders) >= 2) or (wants and ranking.answer_boost)) and not time_up():
         scores = _rerank(reader, ids, scores, holders, wants, ranking)
     return ids, scores
 
 
-def _best(scores: np.ndarray, depth: int) -> np.ndarray:
-    """Indexes of the ``depth`` best scores, in document order."""
+def _best(scores: np.ndarray, depth: int, keys: np.ndarray | None = None) -> np.ndarray:
+    """Indexes of the ``depth`` best scores, in document order; of equal scores at the edge, those
+    of the smallest ``keys`` (default: the first), as a ranked list orders them."""
     if depth >= len(scores):
         return np.arange(len(scores))
-    return np.sort(np.argpartition(-scores, depth - 1)[:depth])
+    edge = -np.partition(-scores, depth - 1)[depth - 1]
+    above = np.flatnonzero(scores > edge)
+    equal = np.flatnonzero(scores == edge)
+    if keys is not None and len(equal) > depth - len(above):
+        equal = equal[np.argsort(keys[equal], kind="stable")]
+    return np.sort(np.concatenate([above, equal[: depth - len(above)]]))
+
+
+def _has_answer(reader, docs: np.ndarray, wants: str) -> np.ndarray:
+    """Whether each of ``docs`` states what a question of kind ``wants`` asks for."""
+    pattern = ANSWER_PATTERNS[wants]
+    stored = reader.stored_fields
+    return np.array([bool(pattern.search(_text_of(stored(doc)))) for doc in docs.tolist()], dtype=bool)
 
 
 def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | None, ranking) -> np.ndarray:
@@ -558,14 +583,108 @@ def _rerank(reader, ids: np.ndarray, scores: np.ndarray, holders, wants: str | N
     scores = scores.copy()
     if wants and ranking.answer_boost:
         top = _best(scores, ranking.answer_depth)
-        pattern = ANSWER_PATTERNS[wants]
-        stored = reader.stored_fields
-        has = np.array([bool(pattern.search(_text_of(stored(doc)))) for doc in ids[top].tolist()], dtype=bool)
+        has = _has_answer(reader, ids[top], wants)
         scores[top[has]] *= 1.0 + ranking.answer_boost
     if ranking.proximity and len(holders) >= 2:
         top = _best(scores, ranking.proximity_depth)
         scores[top] *= 1.0 + ranking.proximity * _proximity(ids[top], holders, ranking.proximity_window)
     return scores
+
+
+class Reranking:
+    """Which candidates of a sharded index are re-scored, chosen over the whole index.
+
+    One index re-scores the best candidates of all its articles (answer type, proximity); a shard
+    sees only its own, so the choice is made in two steps. :meth:`gathering` plans are given to
+    every shard first: each scores its matches and reports, for each :class:`Ranked` query, its
+    best candidates (score, place in the whole index, whether they state an answer) and which query
+    words it holds. :func:`choose` turns all shards' reports into one plan per shard naming its
+    documents to re-score, which the shard then applies while it searches.
+    """
+
+    def __init__(self, order: np.ndarray, chosen: dict | None = None):
+        #: Each document's place in the whole index (equal scores are ordered by it).
+        self.order = order
+        #: By query: (documents given the answer boost, documents scored for proximity, the query
+        #: words found in the whole index); ``None`` while gathering.
+        self.chosen = chosen
+        #: By query, what this shard reported while gathering.
+        self.found: dict[str, dict] = {}
+
+    @classmethod
+    def gathering(cls, order: np.ndarray) -> Reranking:
+        return cls(order, None)
+
+    def rerank(self, node: str, reader, ids, scores, holders, wants, ranking) -> np.ndarray:
+        words = [text for text, _idf, _where in holders]
+        if self.chosen is None:
+            asks = bool(wants and ranking.answer_boost)
+            depth = ranking.answer_depth if asks else ranking.proximity_depth
+            keys = self.order[ids]
+            top = _best(scores, depth, keys)
+            has = _has_answer(reader, ids[top], wants) if asks else np.zeros(len(top), dtype=bool)
+            found = self.found.setdefault(node, {"words": set(), "best": [], "asks": asks})
+            found["words"].update(words)
+            found["best"] += zip(scores[top].tolist(), keys[top].tolist(), has.tolist(), strict=True)
+            return scores
+        chosen = self.chosen.get(node)
+        if chosen is None:
+            return scores
+        boosted, near, everywhere = chosen
+        scores = scores.copy()
+        if boosted:
+            scores[np.isin(ids, list(boosted))] *= 1.0 + ranking.answer_boost
+        if near and ranking.proximity and len(everywhere) >= 2:
+            top = np.flatnonzero(np.isin(ids, list(near)))
+            share = _proximity(ids[top], holders, ranking.proximity_window, len(everywhere))
+            scores[top] *= 1.0 + ranking.proximity * share
+        return scores
+
+
+def choose(reports: list[dict], orders: list[np.ndarray], ranking: Ranking | None = None) -> list[dict]:
+    """Every shard's re-scoring plan (:attr:`Reranking.chosen`) from what each gathered
+    (:attr:`Reranking.found`), as one index would choose over all its articles."""
+    ranking = ranking or RANKING
+    where = [{int(place): local for local, place in enumerate(order.tolist())} for order in orders]
+    plans: list[dict] = [{} for _ in reports]
+    for node in {node for report in reports for node in report}:
+        words = set().union(*(report[node]["words"] for report in reports if node in report))
+        best = sorted(
+            ((-score, place, has, shard) for shard, r in enumerate(reports) for score, place, has in r.get(node, {}).get("best", ())),
+        )
+        asks = any(report[node]["asks"] for report in reports if node in report)
+        boosted: list[set] = [set() for _ in reports]
+        if asks and ranking.answer_boost:
+            top = best[: ranking.answer_depth]
+            rescored = sorted(
+                (negated * (1.0 + ranking.answer_boost) if has else negated, place, has, shard)
+                for negated, place, has, shard in top
+            )
+            for _negated, place, has, shard in top:
+                if has:
+                    boosted[shard].add(where[shard][place])
+            best = rescored
+        near: list[set] = [set() for _ in reports]
+        if ranking.proximity and len(words) >= 2:
+            for _negated, place, _has, shard in best[: ranking.proximity_depth]:
+                near[shard].add(where[shard][place])
+        for shard in range(len(reports)):
+            plans[shard][node] = (boosted[shard], near[shard], sorted(words))
+    return plans
+
+
+#: The re-scoring plan of the shard being searched in this thread (``None``: not a shard).
+_planned: ContextVar[Reranking | None] = ContextVar("news_search_reranking", default=None)
+
+
+@contextlib.contextmanager
+def planned(plan: Reranking | None) -> Iterator[None]:
+    """Make ``plan`` the re-scoring plan of the searches run in this thread while the block runs."""
+    token = _planned.set(plan)
+    try:
+        yield
+    finally:
+        _planned.reset(token)
 
 
 def _text_of(stored: dict) -> str:
@@ -574,11 +693,13 @@ def _text_of(stored: dict) -> str:
     return f"{title}\n{body}" if title else body
 
 
-def _proximity(docs: np.ndarray, holders, window: int) -> np.ndarray:
+def _proximity(docs: np.ndarray, holders, window: int, words: int | None = None) -> np.ndarray:
     """For each of ``docs``, the share of pairs of query words found within ``window`` words of
-    each other (in the title or in the body)."""
+    each other (in the title or in the body), out of the pairs of ``words`` query words (default:
+    those ``holders`` has; a shard may lack some of the words the whole index holds)."""
     positions = [{name: posting.positions(docs) for name, posting in where.items()} for _t, _i, where in holders]
     pairs = [(a, b) for a in range(len(holders)) for b in range(a + 1, len(holders))]
+    every = len(pairs) if words is None else words * (words - 1) // 2
     share = np.zeros(len(docs))
     for row, doc in enumerate(docs.tolist()):
         near = 0
@@ -589,7 +710,7 @@ def _proximity(docs: np.ndarray, holders, window: int) -> np.ndarray:
                 if first and second and _closest(first, second) <= window:
                     near += 1
                     break
-        share[row] = near / len(pairs)
+        share[row] = near / every
     return share
 
 

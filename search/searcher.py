@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 from datetime import time as dtime
@@ -30,10 +31,10 @@ from whoosh import sorting
 
 from . import copies as syndication
 from . import facets as facet_counts
-from . import highlight, pinyin, regions, related, scoring, spelling
+from . import fanout, highlight, pinyin, regions, related, scoring, spelling
 from . import schema as fields
 from .errors import IndexNotFound, QueryError
-from .generations import DEFAULT_INDEX, current_generation, open_generation, read_meta
+from .generations import DEFAULT_INDEX, current_generation, current_generations, open_generation, read_meta
 from .indexer import RebuildSummary, rebuild
 from .query import ParsedQuery, clean, parse
 from .results import Hit, SearchPage, StoredArticle
@@ -100,6 +101,9 @@ class NewsIndex:
         self._cache_size = cache_size
         # Searches under way, by cache key: another request for the same page waits for it.
         self._running: dict[tuple, threading.Event] = {}
+        # A sharded index: its shards (search.fanout), and the threads searching them at once.
+        self._shards: list[fanout.Shard] = []
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def open(cls, path: str | Path = DEFAULT_INDEX, time_limit: float | None = TIME_LIMIT) -> NewsIndex:
@@ -131,21 +135,45 @@ class NewsIndex:
         if generation != self._generation or self._index is None:
             with self._lock:
                 if generation != self._generation or self._index is None:
-                    self._index, self._generation = open_generation(self.path)
+                    served = current_generations(self.path) or [generation]
+                    if len(served) > 1:
+                        # A sharded index: shard 0's index stands for the whole where one is needed
+                        # (its searcher counts words over every shard); searches go to every shard.
+                        self._shards = fanout.open_shards(served, self.path)
+                        self._index, self._generation = self._shards[0].index, served[0]
+                        if self._pool is None:
+                            self._pool = ThreadPoolExecutor(len(served), thread_name_prefix="shard")
+                    else:
+                        self._shards = []
+                        self._index, self._generation = open_generation(self.path)
                     self._sidecars = {}
                     log.info("Opened %s", self._generation.name)
         return self._index
 
+    @property
+    def shards(self) -> int:
+        """How many shards the served index has (1: an index that is not sharded)."""
+        self._whoosh()
+        return len(self._shards) or 1
+
+    def _documents(self, *, deleted: bool = False) -> int:
+        """The articles of the whole index (``deleted``: with those deleted but not yet merged away)."""
+        ix = self._whoosh()
+        if self._shards:
+            stats = self._shards[0].stats
+            return stats.docs_all if deleted else stats.docs
+        return ix.doc_count_all() if deleted else ix.doc_count()
+
     def _sidecar(self, name: str, load):
         """The served generation's ``name`` data, loaded by ``load(generation, documents)`` once."""
-        ix = self._whoosh()
+        self._whoosh()
         sidecars = self._sidecars
         value = sidecars.get(name)
         if value is None:
             with self._lock:
                 value = sidecars.get(name)
                 if value is None:
-                    value = load(self._generation, ix.doc_count_all())
+                    value = load(self._generation, self._documents(deleted=True))
                     sidecars[name] = value
         return value
 
@@ -179,15 +207,15 @@ class NewsIndex:
 
     @property
     def doc_count(self) -> int:
-        return self._whoosh().doc_count()
+        return self._documents()
 
     @property
     def info(self) -> dict:
         """What the index holds: documents, when it was built, from which sources."""
-        ix = self._whoosh()
+        self._whoosh()
         meta = read_meta(self._generation)
         return {
-            "documents": ix.doc_count(),
+            "documents": self._documents(),
             "built_at": meta.get("built_at"),
             "sources": meta.get("sources", []),
             "generation": self._generation.name,
@@ -201,9 +229,17 @@ class NewsIndex:
         overview = kept.get("overview")
         if overview is None:  # two threads may both count it once; neither blocks the other
             overview = self.info
-            searcher = self._searcher()
-            columns = self._columns(searcher)
-            overview["facets"] = facet_counts.count(searcher, wq.Every(), None, None, None, None, columns=columns)
+            if self._shards:
+                parts = self._each_shard(
+                    lambda shard: facet_counts.count(
+                        shard.searcher(), wq.Every(), None, None, None, None, columns=shard.columns()
+                    )
+                )
+                overview["facets"] = fanout._facets(parts)
+            else:
+                searcher = self._searcher()
+                columns = self._columns(searcher)
+                overview["facets"] = facet_counts.count(searcher, wq.Every(), None, None, None, None, columns=columns)
             kept["overview"] = overview
         return overview
 
@@ -222,8 +258,11 @@ class NewsIndex:
         ix = self._whoosh()
         if not self._sidecars.get("warm"):
             parse("重庆")  # the segmenter and its dictionaries, once per process
-            with ix.reader() as reader:
-                scoring.warm(reader)
+            if self._shards:
+                self._each_shard(fanout.Shard.warm_up)
+            else:
+                with ix.reader() as reader:
+                    scoring.warm(reader)
             self.copies()
             self._sidecars["warm"] = True
         if everything and not self._sidecars.get("warm everything"):
@@ -251,10 +290,28 @@ class NewsIndex:
             if held is not None:
                 held[1].close()
                 self._local.held = None
+            if self._shards:
+                # A sharded index's shards keep their readers open for the index-wide statistics:
+                # closed here, and every worker opens the shards again itself.
+                for shard in self._shards:
+                    shard.close()
+                self._shards, self._index, self._generation = [], None, None
+            if self._pool is not None:
+                # Its threads would not exist in a forked worker: each process makes its own.
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _each_shard(self, call) -> list:
+        """``call(shard)`` for every shard of a sharded index, at once, in shard order."""
+        shards, pool = self._shards, self._pool
+        return list(pool.map(call, shards)) if pool is not None else [call(shard) for shard in shards]
 
     def _searcher(self):
-        """This thread's searcher of the served generation (reopened after a rebuild)."""
+        """This thread's searcher of the served generation (reopened after a rebuild); of a sharded
+        index, shard 0's, whose word counts are the whole index's."""
         ix = self._whoosh()
+        if self._shards:
+            return self._shards[0].searcher()
         held = getattr(self._local, "held", None)
         if held is not None and held[0] is ix:
             return held[1]
@@ -275,8 +332,15 @@ class NewsIndex:
             if held is not None:
                 held[1].close()
                 self._local.held = None
-            if self._index is not None:
+            if self._shards:
+                for shard in self._shards:
+                    shard.close()
+                self._shards = []
+            elif self._index is not None:
                 self._index.close()
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+                self._pool = None
             self._index = None
             self._generation = None
             self._cache.clear()
@@ -424,11 +488,12 @@ class NewsIndex:
             if budget.spent:
                 return 0
             each = [wq.Or([wq.Term(fields.TITLE, w), wq.Term(fields.BODY, w)]) for w in words]
-            matcher = wq.And(each).matcher(searcher)
             counted = 0
-            while matcher.is_active() and counted < _TOGETHER_COUNTED:
-                counted += 1
-                matcher.next()
+            for one in [shard.searcher() for shard in self._shards] or [searcher]:
+                matcher = wq.And(each).matcher(one)
+                while matcher.is_active() and counted < _TOGETHER_COUNTED:
+                    counted += 1
+                    matcher.next()
             return counted
 
         def glue(pair: str) -> int:
@@ -463,6 +528,8 @@ class NewsIndex:
 
     def _search(self, asked: tuple, budget: Budget, searcher) -> SearchPage:
         """One page of results, found within ``budget`` (``asked``: :meth:`search`'s arguments)."""
+        if self._shards:
+            return self._search_shards(asked, budget)
         query, page, per_page, sort, start, end, source, region, facets, collapse, snippets = asked
         parsed = parse(query)
         filters = []
@@ -513,6 +580,68 @@ class NewsIndex:
             partial=partial,
             total_exact=exact,
         )
+
+    def _search_shards(self, asked: tuple, budget: Budget) -> SearchPage:
+        """:meth:`_search` of a sharded index: every shard searched at once, their answers merged
+        (:mod:`search.fanout`)."""
+        query, page, per_page, sort, start, end, source, region, facets, collapse, snippets = asked
+        parsed = parse(query)
+        canonical = regions.canonical(region) if region else None
+        runnable = _bounded_boosts(parsed.query.normalize())
+        request = fanout.ShardRequest(
+            query,
+            page * per_page,
+            sort,
+            start,
+            end,
+            source or None,
+            canonical,
+            facets,
+            collapse,
+            count=bool(start or end or source or canonical) or _narrowed(runnable),
+        )
+        merged = self._fan_out(request, budget)
+        hits = self._shard_hits(merged.rows[(page - 1) * per_page : page * per_page], parsed, snippets)
+        return SearchPage(
+            query=parsed.text,
+            total=merged.total,
+            page=page,
+            per_page=per_page,
+            took_ms=0.0,
+            hits=hits,
+            facets=merged.facets,
+            partial=merged.partial,
+            total_exact=merged.exact,
+        )
+
+    def _fan_out(self, request: fanout.ShardRequest, budget: Budget) -> fanout.Merged:
+        """``request`` sent to every shard and their answers merged; a ranked search first gathers
+        which candidates to re-score (:class:`search.scoring.Reranking`)."""
+        shards = self._shards
+        if request.sort == "relevance":
+            gathered = self._each_shard(lambda shard: shard.search(replace(request, gather=True), budget))
+            reports = [answer.report for answer in gathered]
+            if any(reports):
+                chosen = scoring.choose(reports, [shard.order for shard in shards])
+                request = replace(request, chosen=tuple(chosen))
+        answers = self._each_shard(lambda shard: shard.search(request, budget))
+        return fanout.merge(answers, request, shards[0].stats.docs)
+
+    def _shard_hits(self, rows: list[tuple], parsed: ParsedQuery, snippets: bool) -> tuple[Hit, ...]:
+        """The hits of merged rows (``(key, place, cluster, docnum, score)``; a row's shard is found
+        by its place)."""
+        hits = []
+        for _key, place, _cluster, docnum, score in rows:
+            shard = self._shard_of_place(place, docnum)
+            stored = shard.searcher().stored_fields(docnum)
+            hits.append(self._extend(self._hit(stored, score, parsed, snippets), stored, docnum, shard.copies))
+        return tuple(hits)
+
+    def _shard_of_place(self, place: int, docnum: int) -> fanout.Shard:
+        for shard in self._shards:
+            if docnum < len(shard.order) and shard.order[docnum] == place:
+                return shard
+        raise LookupError(place)
 
     @staticmethod
     def _extend(hit: Hit, stored, docnum: int, clusters: syndication.Copies) -> Hit:
@@ -584,10 +713,22 @@ class NewsIndex:
             score=round(float(score), 4) if score is not None and math.isfinite(score) else None,
         )
 
+    def _find(self, article_id: str):
+        """``(searcher, docnum, copies)`` of the article with this id (``docnum`` ``None``: none)."""
+        self._whoosh()
+        for shard in self._shards:
+            searcher = shard.searcher()
+            docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
+            if docnum is not None:
+                return searcher, docnum, shard.copies
+        if self._shards:
+            return None, None, None
+        searcher = self._searcher()
+        return searcher, searcher.document_number(**{fields.ID_FIELD: article_id}), self.copies()
+
     def article(self, article_id: str) -> StoredArticle | None:
         """The stored article with this id, or ``None``."""
-        searcher = self._searcher()
-        docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
+        searcher, docnum, clusters = self._find(article_id)
         stored = searcher.stored_fields(docnum) if docnum is not None else None
         if stored is None:
             return None
@@ -601,12 +742,14 @@ class NewsIndex:
             url=stored.get(fields.URL, ""),
             byline=stored.get(fields.BYLINE, ""),
             regions=tuple(stored.get(fields.REGION, "").split()),
-            copies=self.copies().others(docnum),
+            copies=clusters.others(docnum),
         )
 
     def related(self, article_id: str, limit: int = 5) -> tuple[Hit, ...]:
         """Up to ``limit`` articles most like this one (on its key terms), its own copies left out
         and other stories' copies collapsed; empty for an unknown id."""
+        if self._shards:
+            return self._related_shards(article_id, limit)
         clusters = self.copies()
         searcher = self._searcher()
         docnum = searcher.document_number(**{fields.ID_FIELD: article_id})
@@ -619,6 +762,24 @@ class NewsIndex:
             stored = searcher.stored_fields(other)
             hits.append(self._extend(self._hit(stored, score, plain), stored, other, clusters))
         return tuple(hits)
+
+    def _related_shards(self, article_id: str, limit: int) -> tuple[Hit, ...]:
+        """:meth:`related` of a sharded index: the key terms from the whole index's statistics,
+        searched in every shard, the article and its copies left out everywhere."""
+        searcher, docnum, clusters = self._find(article_id)
+        if docnum is None:
+            return ()
+        stored = searcher.stored_fields(docnum)
+        terms = related.key_terms(searcher, stored.get(fields.TITLE, ""), stored.get(fields.BODY, ""))
+        if not terms:
+            return ()
+        place = int(clusters.order[docnum])
+        mask = {place} | {member.docnum for member in clusters.members(docnum)}
+        request = fanout.ShardRequest(None, limit, terms=tuple(terms), mask=tuple(sorted(mask)))
+        with Budget(None) as budget:
+            merged = self._fan_out(replace(request, sort="related"), budget)
+        plain = ParsedQuery("", wq.NullQuery, frozenset(), ())
+        return self._shard_hits(merged.rows[:limit], plain, True)
 
     def suggest(self, text: str, limit: int = 8) -> list[str]:
         """Completions of what a reader is typing: frequent words, then titles (a few microseconds)."""

@@ -50,16 +50,24 @@ def write(generation: Path, built: Built | None = None, previous: Path | None = 
             def body_of(docnum: int) -> str:
                 return reader.stored_fields(docnum).get(fields.BODY, "")
 
-            by_docnum = dict(zip((docnum for docnum, _ in articles), signatures, strict=True))
-            found = copies.write(generation, articles, documents, fields, body_of, by_docnum.__getitem__)
-            clusters = copies.Copies.load(generation, documents)
-            weighted = ((stored[fields.TITLE], 1 + len(clusters.others(docnum))) for docnum, stored in articles)
-            singles: dict[str, int] = {}
-            words = suggest.write(generation, reader, weighted, fields, counted, singles)
-            vocabulary = suggest.word_weights(generation) + list(singles.items())
-            words["pinyin"] = pinyin.write(generation, vocabulary, suggest.dictionary_words())
+            return write_from(generation, reader, documents, articles, signatures, counted, body_of)
     finally:
         ix.close()
+
+
+def write_from(generation: Path, reader, documents: int, articles, signatures, counted, body_of) -> dict:
+    """:func:`write` from what it reads: ``reader`` (the index's words; of a sharded index, a
+    reader over every shard), ``articles`` as ``(docnum, stored)`` (of a sharded index, the number
+    is the article's place in the whole index, :mod:`search.shards`), their ``signatures``, the
+    words ``counted`` by the rebuild (or ``None``) and ``body_of(docnum)``."""
+    by_docnum = dict(zip((docnum for docnum, _ in articles), signatures, strict=True))
+    found = copies.write(generation, articles, documents, fields, body_of, by_docnum.__getitem__)
+    clusters = copies.Copies.load(generation, documents)
+    weighted = ((stored[fields.TITLE], 1 + len(clusters.others(docnum))) for docnum, stored in articles)
+    singles: dict[str, int] = {}
+    words = suggest.write(generation, reader, weighted, fields, counted, singles)
+    vocabulary = suggest.word_weights(generation) + list(singles.items())
+    words["pinyin"] = pinyin.write(generation, vocabulary, suggest.dictionary_words())
     _save_signatures(generation, [stored[fields.DIGEST] for _, stored in articles], signatures)
     return {"copies": found, "suggestions": words}
 
@@ -133,4 +141,4 @@ class Built:
     term_counts: dict[bytes, int] | None = None
 
 
-__all__ = ["SIGNATURES", "Built", "write"]
+__all__ = ["SIGNATURES", "Built", "write", "write_from"]

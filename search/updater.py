@@ -53,18 +53,33 @@ from .errors import IndexNotFound, SourceError
 from .generations import (
     LOCK_TIMEOUT,
     building,
+    building_shards,
     clean_stale,
     current_generation,
+    current_generations,
     open_checked,
     publish,
+    publish_shards,
     read_meta,
     write_lock,
 )
-from .indexer import Distinct, ProgressFn, Skipped, document, rebuild, record_keys
+from .indexer import (
+    SUGGESTED,
+    Distinct,
+    ProgressFn,
+    Skipped,
+    document,
+    known_fields,
+    prepare,
+    rebuild,
+    record_keys,
+    sharded_sidecars,
+)
 from .schema import build_schema
+from .shards import load_order, shard_of
 from .sources import Article, Reading, read_sources, source_files
 from .sources.article import normalise_url
-from .writer import INDEX_NAME
+from .writer import INDEX_NAME, SegmentBuilder, chunk_chars_for, default_workers
 
 #: Stored fields compared, besides ``digest`` and ``path``, to tell whether an article changed.
 _COMPARED = (fields.TITLE, fields.BODY, fields.SOURCE, fields.URL, fields.BYLINE)
@@ -165,7 +180,7 @@ def update(
     sources = [os.fspath(s) for s in sources]
     if current_generation(root) is None or not _same_schema(current_generation(root)):
         # No index yet, or one written with other fields or in another format (by another version):
-        # only a rebuild will do.
+        # only a rebuild will do (into as many shards as the index had).
         built = rebuild(
             sources,
             root,
@@ -174,6 +189,7 @@ def update(
             lock_timeout=lock_timeout,
             fields=fields,
             follow_links=follow_links,
+            shards=len(current_generations(root) or [None]),
         )
         return UpdateSummary(
             added=built.indexed,
@@ -202,18 +218,21 @@ def update(
     read = read_articles(sources, strict, on_progress, fields, reading)
     with write_lock(root, lock_timeout):
         clean_stale(root)
-        served = current_generation(root)
-        if served is None or not whoosh_index.exists_in(str(served)):
+        served = current_generations(root)
+        if served is None or not all(whoosh_index.exists_in(str(shard)) for shard in served):
             raise IndexNotFound(str(root))
         plan = _plan(served, read, sources, prune)
         documents = plan.documents
-        generation = served
+        generation = served[0]
         if plan.changed:
             if documents == 0:
                 raise SourceError(
                     ", ".join(sources) or str(root), "the update would leave the index empty; the index is kept"
                 )
-            generation = _write(root, served, plan, sources, on_progress, len(read.files), reading)
+            if len(served) == 1:
+                generation = _write(root, served[0], plan, sources, on_progress, len(read.files), reading)
+            else:
+                generation = _write_shards(root, served, plan, sources, on_progress, len(read.files), reading)
             clean_stale(root)
     skipped = tuple(read.skipped)
     return UpdateSummary(
@@ -286,6 +305,8 @@ class _Plan:
     unchanged: int = 0
     duplicates: int = 0
     documents: int = 0
+    #: What the served generations hold (see :func:`_indexed`).
+    indexed: dict = field(default_factory=dict, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -305,6 +326,8 @@ class _Indexed:
     path: str
     fingerprint: str
     url: str = ""
+    #: The article's place in the whole index (of an index that is not sharded: its document number).
+    place: int = 0
 
 
 def _fingerprint(digest: str, published, values) -> str:
@@ -314,10 +337,11 @@ def _fingerprint(digest: str, published, values) -> str:
 
 
 def _indexed(served: Path) -> dict[str, _Indexed]:
-    """Every article the served generation holds, by id."""
+    """Every article the served generation (one shard of a sharded index) holds, by id."""
     index = whoosh_index.open_dir(str(served))
     try:
         with index.reader() as reader:
+            order = load_order(served, reader.doc_count_all())
             return {
                 stored[fields.ID_FIELD]: _Indexed(
                     stored.get(fields.DIGEST, ""),
@@ -328,17 +352,18 @@ def _indexed(served: Path) -> dict[str, _Indexed]:
                         [stored.get(name, "") for name in _COMPARED],
                     ),
                     normalise_url(stored.get(fields.URL, "")) if stored.get(fields.URL) else "",
+                    int(order[docnum]),
                 )
-                for _, stored in reader.iter_docs()
+                for docnum, stored in reader.iter_docs()
             }
     finally:
         index.close()
 
 
-def _plan(served: Path, read: SourcesRead, sources: list[str], prune: bool) -> _Plan:
-    """Compare what the sources hold with what the served generation holds."""
-    indexed = _indexed(served)
-    plan = _Plan()
+def _plan(served: list[Path], read: SourcesRead, sources: list[str], prune: bool) -> _Plan:
+    """Compare what the sources hold with what the served generations (every shard) hold."""
+    indexed = {article_id: known for shard in served for article_id, known in _indexed(shard).items()}
+    plan = _Plan(indexed=indexed)
     wanted = {article.id for article in read.articles}
     if prune:
         roots = [_key(s) for s in sources if os.path.isdir(s)]
@@ -481,6 +506,128 @@ def _write(
             }
         )
         return publish(root, build, meta)
+
+
+def _write_shards(
+    root: Path,
+    served: list[Path],
+    plan: _Plan,
+    sources: list[str],
+    on_progress: ProgressFn | None,
+    files: int,
+    reading: Reading,
+) -> Path:
+    """Write the plan into a new generation of every shard, then publish them together.
+
+    Each article goes to its shard as in a rebuild (:func:`search.shards.shard_of`). A shard the
+    update changes is written again, as a rebuild writes it: the articles it keeps (from their
+    stored fields), in their order, then the new and changed ones, in the order read. Its ranking
+    then needs no per-segment step and its statistics count no deleted article; the cost is that
+    shard's analysis again. A shard the update leaves alone is linked as it is. The whole index's
+    order is the same (the articles kept, then the ones written), so the updated index ranks
+    exactly like one index rebuilt from its articles in that order. The index-wide files (copies,
+    suggestions, pinyin) are computed again over every shard.
+    """
+    shards = len(served)
+    written = [*plan.replaced, *plan.added]
+    gone = set(plan.removed) | {article.id for article in plan.replaced}
+    kept = sorted((known.place, article_id) for article_id, known in plan.indexed.items() if article_id not in gone)
+    place = {article_id: number for number, (_old, article_id) in enumerate(kept)}
+    place.update((article.id, number) for number, article in enumerate(written, len(kept)))
+    known_signatures = sidecars._load_signatures(served[0])
+    built, order = [], []
+    with building_shards(root, shards) as builds:
+        done = 0
+        for number, (shard, build) in enumerate(zip(served, builds, strict=True)):
+            mine = [article for article in written if shard_of(article.id, shards) == number]
+            deleted = {article_id for article_id in gone if shard_of(article_id, shards) == number}
+            if mine or deleted:
+                into = _rewrite_shard(shard, build, deleted, mine)
+            else:
+                _link_generation(shard, build)
+                index = whoosh_index.open_dir(str(build))
+                try:
+                    with index.reader() as reader:
+                        articles, signatures = sidecars._read(reader, known_signatures)
+                finally:
+                    index.close()
+                into = sidecars.Built([stored for _, stored in articles], signatures)
+            built.append(into)
+            order.append([place[stored[fields.ID_FIELD]] for stored in into.stored])
+            done += len(mine)
+            if on_progress is not None:
+                on_progress(files, files, done)
+        extras = sharded_sidecars(builds, built, order)
+        meta = read_meta(served[0])
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        meta.setdefault("rebuilt_at", meta.get("built_at"))
+        meta.update(
+            {
+                **extras,
+                "built_at": now,
+                "documents": len(place),
+                "sources": list(dict.fromkeys([*meta.get("sources", []), *sources])),
+                "source_state": reading.saved_state(),
+                "update": {
+                    "at": now,
+                    "sources": sources,
+                    "added": len(plan.added),
+                    "replaced": len(plan.replaced),
+                    "removed": len(plan.removed),
+                },
+                "shards": shards,
+                "shard": 0,
+                "shard_documents": len(order[0]),
+            }
+        )
+        metas = [meta] + [{"shard": i, "shards": shards, "documents": len(order[i])} for i in range(1, shards)]
+        return publish_shards(root, builds, metas)[0]
+
+
+def _rewrite_shard(served: Path, build: Path, deleted: set[str], articles: list[Article]) -> sidecars.Built:
+    """One shard written again into ``build``: the served shard's articles but ``deleted``, in their
+    order, then ``articles``; returns what the index-wide files need of it."""
+    index = whoosh_index.open_dir(str(served))
+    try:
+        with index.reader() as reader:
+            kept = [
+                Article(
+                    id=stored[fields.ID_FIELD],
+                    title=stored.get(fields.TITLE, ""),
+                    body=stored.get(fields.BODY, ""),
+                    published=stored.get(fields.PUBLISHED),
+                    source=stored.get(fields.SOURCE, ""),
+                    url=stored.get(fields.URL, ""),
+                    byline=stored.get(fields.BYLINE, ""),
+                    path=stored.get(fields.PATH, ""),
+                    digest=stored.get(fields.DIGEST, ""),
+                )
+                for _docnum, stored in reader.iter_docs()
+                if stored[fields.ID_FIELD] not in deleted
+            ]
+    finally:
+        index.close()
+    every = [*kept, *articles]
+    build.mkdir()
+    into = sidecars.Built()
+    with SegmentBuilder(
+        build,
+        build_schema(),
+        workers=default_workers(),
+        chunk_chars=chunk_chars_for(sum(len(a.body) + len(a.title) for a in every) * 3),
+        prepare=prepare,
+        count_fields=SUGGESTED,
+    ) as builder:
+        for article in every:
+            builder.add(document(article, tag_regions=False))
+            into.stored.append(known_fields(article))
+        if every:
+            builder.finish()
+        else:  # a shard left with no article: an empty index, so that it opens like the others
+            whoosh_index.create_in(str(build), build_schema())
+        into.signatures = builder.extras
+        into.term_counts = builder.term_counts
+    return into
 
 
 __all__ = ["SourcesRead", "UpdateSummary", "read_articles", "update"]

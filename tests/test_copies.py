@@ -4,9 +4,13 @@ import json
 from datetime import datetime
 
 from click.testing import CliRunner
+from whoosh import query as wq
+from whoosh.fields import ID, Schema
+from whoosh.index import create_in
 
 from search import copies
 from search.cli import cli
+from search.scoring import ArrayMatcher
 
 from .feature_cases import PORTAL, REPRINT, STORY
 from .helpers import ids
@@ -158,3 +162,36 @@ def test_candidate_pairs_are_datasketchs_lsh_candidates():
     found = set(copies._candidate_pairs([copies.signature(body) for body in bodies]))
     assert found == expected
     assert 0 < len(found) < len(bodies) * (len(bodies) - 1) // 2  # some pairs proposed, not all
+
+
+class _Scored(wq.Query):
+    """A query matching given documents with given scores (a real Whoosh matcher over a real
+    index), to place a better copy of a story early in a long list."""
+
+    def __init__(self, scores: dict[int, float]):
+        self.scores = scores
+
+    def matcher(self, searcher, context=None):
+        docs = sorted(self.scores)
+        return ArrayMatcher(docs, [self.scores[d] for d in docs])
+
+
+def test_a_better_copy_does_not_make_the_page_skip_hits(tmp_path):
+    """A copy replacing a worse one while the page is not yet full leaves room for every later
+    hit: the page is the best of all the stories, however many blocks of documents come after."""
+    schema = Schema(id=ID(stored=True))
+    ix = create_in(str(tmp_path), schema)
+    writer = ix.writer()
+    for number in range(80):
+        writer.add_document(id=f"doc{number}")
+    writer.commit()
+    # Doc 0 is the best hit; docs 1 and 2 are one story (2 the better copy); every other
+    # document, in later blocks, scores less than doc 0 and must fill the page.
+    scores = {0: 9.0, 1: 1.0, 2: 2.0, **{d: 3.0 - d / 100 for d in range(20, 80)}}
+    member = [copies.Member(d, f"doc{d}", "", None) for d in (1, 2)]
+    clusters = copies.Copies([tuple(member)])
+    with ix.searcher() as searcher:
+        results = copies.search(searcher, _Scored(scores), clusters, limit=10)
+        got = [results.docnum(i) for i in range(results.scored_length())]
+    want = sorted((d for d in scores if d != 1), key=lambda d: -scores[d])[:10]
+    assert got == want
