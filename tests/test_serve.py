@@ -319,3 +319,27 @@ def test_serve_help_names_both_servers():
         env=child_env(),
     )
     assert "--workers" in result.stdout and "waitress" in result.stdout and "gunicorn" in result.stdout
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_search_a_sharded_index_as_the_library_does(tmp_path):
+    # The master warms the index before forking; with shards, each worker opens them again
+    # (their readers and search threads are the master's own) and answers as the library does.
+    from search import NewsIndex
+
+    index = tmp_path / "index"
+    source = tmp_path / "news.jsonl"
+    write_jsonl(source, [
+        {"id": f"n{number}", "title": f"重庆新闻{number}", "body": f"重庆 经济 发展 第{number}篇 火锅"}
+        for number in range(60)
+    ])
+    NewsIndex.rebuild([str(source)], index, shards=3)
+    expected = NewsIndex.open(index).search("重庆", page=2)
+    with serve("--index", str(index), "--workers", "2", "--threads", "2") as server:
+        wait_for_workers(server, 2)
+        urls = [f"{server.url}/api/search?q={quote('重庆')}&page=2"] * 12
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(get_json, urls))
+    want = (expected.total, [hit.id for hit in expected.hits])
+    assert expected.total == 60 and len(expected.hits) == 10
+    assert {(a["total"], tuple(h["id"] for h in a["hits"])) for a in answers} == {(want[0], tuple(want[1]))}
