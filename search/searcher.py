@@ -283,23 +283,31 @@ class NewsIndex:
         A server's master calls it after :meth:`warm_up` and before it forks its workers: they
         inherit the loaded data, which stays shared with the master (copy-on-write) while nobody
         writes to it, and each opens files of its own at its first search (a file shared between
-        processes would share its read position too).
+        processes would share its read position too). A sharded index is closed whole instead:
+        nothing of it is shared, and each worker loads it again.
         """
         with self._lock:
-            held = getattr(self._local, "held", None)
-            if held is not None:
-                held[1].close()
-                self._local.held = None
-            if self._shards:
-                # A sharded index's shards keep their readers open for the index-wide statistics:
-                # closed here, and every worker opens the shards again itself.
-                for shard in self._shards:
-                    shard.close()
-                self._shards, self._index, self._generation = [], None, None
-            if self._pool is not None:
-                # Its threads would not exist in a forked worker: each process makes its own.
-                self._pool.shutdown(wait=True)
-                self._pool = None
+            # A sharded index's shards keep their readers open for the index-wide statistics, and
+            # its search threads would not exist in a forked worker: both go, and every worker
+            # opens the shards again itself.
+            if self._close_files(wait=True):
+                self._index, self._generation = None, None
+
+    def _close_files(self, wait: bool) -> bool:
+        """Close this thread's searcher, the shards and their search threads; whether there were
+        shards (their index is then closed too)."""
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            held[1].close()
+            self._local.held = None
+        sharded = bool(self._shards)
+        for shard in self._shards:
+            shard.close()
+        self._shards = []
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait)
+            self._pool = None
+        return sharded
 
     def _each_shard(self, call) -> list:
         """``call(shard)`` for every shard of a sharded index, at once, in shard order."""
@@ -328,19 +336,8 @@ class NewsIndex:
 
     def close(self) -> None:
         with self._lock:
-            held = getattr(self._local, "held", None)
-            if held is not None:
-                held[1].close()
-                self._local.held = None
-            if self._shards:
-                for shard in self._shards:
-                    shard.close()
-                self._shards = []
-            elif self._index is not None:
+            if not self._close_files(wait=False) and self._index is not None:
                 self._index.close()
-            if self._pool is not None:
-                self._pool.shutdown(wait=False)
-                self._pool = None
             self._index = None
             self._generation = None
             self._cache.clear()

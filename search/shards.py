@@ -112,12 +112,10 @@ class GlobalStats:
         return found
 
 
-class _GlobalReader:
-    """A shard's reader whose document frequencies and counts are the whole index's (for Whoosh's
-    estimates of how many articles a query matches)."""
+class _WholeIndexCounts:
+    """Document frequencies and counts of the whole index (``self._stats``), not of one shard."""
 
-    def __init__(self, reader, stats: GlobalStats):
-        self._reader, self._stats = reader, stats
+    _stats: GlobalStats
 
     def doc_frequency(self, fieldname, text):
         return self._stats.doc_frequency(fieldname, text)
@@ -127,6 +125,14 @@ class _GlobalReader:
 
     def doc_count(self):
         return self._stats.docs
+
+
+class _GlobalReader(_WholeIndexCounts):
+    """A shard's reader whose document frequencies and counts are the whole index's (for Whoosh's
+    estimates of how many articles a query matches)."""
+
+    def __init__(self, reader, stats: GlobalStats):
+        self._reader, self._stats = reader, stats
 
     def __getattr__(self, name):
         return getattr(self._reader, name)
@@ -178,7 +184,7 @@ class StatsSearcher(Searcher):
         return _GlobalReader(self.reader(), self.global_stats)
 
 
-class _Parent:
+class _Parent(_WholeIndexCounts):
     """What a Whoosh weighting model asks of the top searcher to compute an IDF."""
 
     def __init__(self, stats: GlobalStats):
@@ -186,15 +192,6 @@ class _Parent:
 
     def get_parent(self):
         return self
-
-    def doc_frequency(self, fieldname, text):
-        return self._stats.doc_frequency(fieldname, text)
-
-    def doc_count_all(self):
-        return self._stats.docs_all
-
-    def doc_count(self):
-        return self._stats.docs
 
 
 class ShardCopies(syndication.Copies):

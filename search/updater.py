@@ -485,27 +485,32 @@ def _write(
             index.close()
         # Copies and suggestions are computed over the whole generation (document numbers change).
         extras = sidecars.write(build, previous=served)  # signatures of unchanged bodies reused
-        meta = read_meta(served)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        meta.setdefault("rebuilt_at", meta.get("built_at"))
-        meta.update(
-            {
-                **extras,
-                "built_at": now,
-                "documents": documents,
-                # What a plain `index update` reads next time: every source this index came from.
-                "sources": list(dict.fromkeys([*meta.get("sources", []), *sources])),
-                "source_state": reading.saved_state(),
-                "update": {
-                    "at": now,
-                    "sources": sources,
-                    "added": len(plan.added),
-                    "replaced": len(plan.replaced),
-                    "removed": len(plan.removed),
-                },
-            }
-        )
+        meta = _updated_meta(read_meta(served), extras, documents, sources, reading, plan)
         return publish(root, build, meta)
+
+
+def _updated_meta(meta: dict, extras: dict, documents: int, sources, reading, plan) -> dict:
+    """The served generation's ``meta`` as the update leaves it (of a sharded index: shard 0's)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    meta.setdefault("rebuilt_at", meta.get("built_at"))
+    meta.update(
+        {
+            **extras,
+            "built_at": now,
+            "documents": documents,
+            # What a plain `index update` reads next time: every source this index came from.
+            "sources": list(dict.fromkeys([*meta.get("sources", []), *sources])),
+            "source_state": reading.saved_state(),
+            "update": {
+                "at": now,
+                "sources": sources,
+                "added": len(plan.added),
+                "replaced": len(plan.replaced),
+                "removed": len(plan.removed),
+            },
+        }
+    )
+    return meta
 
 
 def _write_shards(
@@ -558,23 +563,9 @@ def _write_shards(
             if on_progress is not None:
                 on_progress(files, files, done)
         extras = sharded_sidecars(builds, built, order)
-        meta = read_meta(served[0])
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        meta.setdefault("rebuilt_at", meta.get("built_at"))
+        meta = _updated_meta(read_meta(served[0]), extras, len(place), sources, reading, plan)
         meta.update(
             {
-                **extras,
-                "built_at": now,
-                "documents": len(place),
-                "sources": list(dict.fromkeys([*meta.get("sources", []), *sources])),
-                "source_state": reading.saved_state(),
-                "update": {
-                    "at": now,
-                    "sources": sources,
-                    "added": len(plan.added),
-                    "replaced": len(plan.replaced),
-                    "removed": len(plan.removed),
-                },
                 "shards": shards,
                 "shard": 0,
                 "shard_documents": len(order[0]),
