@@ -60,3 +60,11 @@ class IndexLocked(SearchError):
 class ClusterError(SearchError):
     """A Ray cluster that cannot be used: Ray not installed, no address, a cluster that cannot be
     reached, or work that could not finish there (the served index is kept)."""
+
+
+def first_line(error: BaseException) -> str:
+    """An error's own message in one line (a wrapped driver error: the driver's message, not the
+    wrapper's, which repeats the statement)."""
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip() or type(original).__name__
+    return text.splitlines()[0].strip()

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ..errors import SourceError, SourceUnavailable
+from ..errors import SourceError, SourceUnavailable, first_line
 from .article import Article
 from .encoding import decode
 from .records import DEFAULT_FIELDS, RecordError, record_article
@@ -164,13 +164,6 @@ def _load_mark(value: Any) -> Any:
     return value
 
 
-def _first_line(error: BaseException) -> str:
-    """The driver's own message (not SQLAlchemy's wrapping, which repeats the statement), one line."""
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip() or type(original).__name__
-    return text.splitlines()[0].strip()
-
-
 def _sqlite_text(data: bytes) -> str | bytes:
     """SQLite text as ``str``, or the raw bytes when they are not UTF-8 (decoded per row later)."""
     try:
@@ -204,9 +197,9 @@ class _TableReader:
                 parsed = parsed.set(database=os.path.join(folder, os.path.expanduser(parsed.database)))
             engine = sqlalchemy.create_engine(parsed, poolclass=sqlalchemy.pool.NullPool)
         except exc.NoSuchModuleError as error:
-            raise self.fail(f"no driver for this database url ({_first_line(error)})") from None
+            raise self.fail(f"no driver for this database url ({first_line(error)})") from None
         except (exc.ArgumentError, ValueError) as error:
-            raise self.fail(f"bad database url: {_first_line(error)}") from None
+            raise self.fail(f"bad database url: {first_line(error)}") from None
         except ImportError as error:
             raise self.fail(f"the database driver is not installed: {error.name or error}") from None
         if engine.dialect.name == "sqlite":
@@ -224,7 +217,7 @@ class _TableReader:
             try:
                 connection = engine.connect()
             except exc.SQLAlchemyError as error:
-                raise self.fail(f"cannot connect to the database: {_first_line(error)}") from None
+                raise self.fail(f"cannot connect to the database: {first_line(error)}") from None
             with connection:
                 source, columns = self._source(connection)
                 chosen = self._columns(columns)
@@ -248,7 +241,7 @@ class _TableReader:
                         if article is not None:
                             yield article
                 except exc.SQLAlchemyError as error:
-                    raise self.fail(f"reading failed: {_first_line(error)}") from None
+                    raise self.fail(f"reading failed: {first_line(error)}") from None
                 if list_ids:
                     id_column = sqlalchemy.column(chosen["id"])
                     try:
@@ -258,7 +251,7 @@ class _TableReader:
                             for v in found.execute(sqlalchemy.select(id_column).select_from(source)).scalars()
                         }
                     except exc.SQLAlchemyError as error:
-                        raise self.fail(f"listing ids failed: {_first_line(error)}") from None
+                        raise self.fail(f"listing ids failed: {first_line(error)}") from None
         finally:
             engine.dispose()
 
@@ -287,7 +280,7 @@ class _TableReader:
         except exc.SQLAlchemyError as error:
             connection.rollback()
             what = f"table {self.table.table}" if self.table.table else "query"
-            raise self.fail(f"cannot read the {what}: {_first_line(error)}") from None
+            raise self.fail(f"cannot read the {what}: {first_line(error)}") from None
         if self.table.table:
             source = sqlalchemy.table(name, *(sqlalchemy.column(c) for c in columns), schema=schema or None)
         else:
