@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import click
 
-from . import timeline
-from .cluster import ADDRESS_ENV, cluster_address
+from . import remote, timeline
+from .cluster import ADDRESS_ENV, check_cluster, cluster_address
 from .errors import SearchError
 from .evaluate import evaluate, read_qrels, read_queries
 from .generations import DEFAULT_INDEX, LOCK_TIMEOUT, current_generation
@@ -148,6 +148,24 @@ def _echo_summary(summary, as_json: bool) -> None:
         click.echo(f"  skipped by reason: {reasons}", err=True)
 
 
+def _cluster_option(help_text: str):
+    return click.option("--cluster", metavar="HOST:PORT", envvar=ADDRESS_ENV, show_envvar=True, help=help_text)
+
+
+#: ``--cluster`` of the commands that search.
+_search_cluster_option = _cluster_option(
+    "Search the shards in actors of this Ray cluster, one per shard and replica (needs the cluster"
+    " extra; the index directory must be at the same path on every node)."
+)
+_replicas_option = click.option(
+    "--replicas",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, remote.MAX_REPLICAS),
+    help="With --cluster: actors serving each shard (Ray spreads them over the nodes).",
+)
+
+
 @click.group(cls=_OneLineErrors)
 @click.version_option(package_name="news-search")
 def cli():
@@ -172,13 +190,9 @@ def index():
     type=click.IntRange(1, MAX_SHARDS),
     help="Split the index into this many shards, searched in parallel and ranked as one index.",
 )
-@click.option(
-    "--cluster",
-    metavar="HOST:PORT",
-    envvar=ADDRESS_ENV,
-    show_envvar=True,
-    help="Analyse and merge on this Ray cluster instead of this machine's cores (needs the cluster"
-    " extra; the index directory must be a path every node reaches).",
+@_cluster_option(
+    "Analyse and merge on this Ray cluster instead of this machine's cores (needs the cluster"
+    " extra; the index directory must be a path every node reaches)."
 )
 def index_rebuild(sources, index_dir, as_json, strict, silent, field_options, follow_links, shards, cluster):
     """Rebuild the index from source files, then swap it in atomically.
@@ -274,6 +288,8 @@ def index_update(sources, index_dir, prune, as_json, strict, silent, field_optio
     envvar="NEWS_SEARCH_TIME_LIMIT",
     help="Stop a search that runs longer and show what it found (0: no limit).",
 )
+@_search_cluster_option
+@_replicas_option
 def search_command(
     query,
     index_dir,
@@ -289,9 +305,12 @@ def search_command(
     as_typed,
     as_json,
     time_limit,
+    cluster,
+    replicas,
 ):
     """Search the index for QUERY (words, "phrases", AND/OR/NOT, -word, title:...)."""
-    result = NewsIndex.open(index_dir, time_limit=time_limit or None).search(
+    news = NewsIndex.open(index_dir, time_limit=time_limit or None, cluster=cluster_address(cluster), replicas=replicas)
+    result = news.search(
         query,
         page=page,
         per_page=per_page,
@@ -313,7 +332,10 @@ def search_command(
         return
     first = (result.page - 1) * result.per_page + 1
     click.echo(f"{result.total} results ({result.took_ms:.0f} ms)")
-    if result.partial:
+    if result.missing_shards:
+        missing = ", ".join(map(str, result.missing_shards))
+        click.echo(f"Shards {missing} did not answer: these are the results of the others.", err=True)
+    elif result.partial:
         click.echo("The search ran out of time: these are the results found so far.", err=True)
     if result.searched_as:
         click.echo(f"Searched as: {result.searched_as} (--as-typed searches {result.query} as typed)")
@@ -400,14 +422,17 @@ def suggest_command(text, index_dir, limit, as_json):
     help="gunicorn (Linux and other Unix: several processes) or waitress (one process, threads only; "
     "--workers is ignored). auto: gunicorn where it can run, else waitress.",
 )
-def serve(index_dir, host, port, sources, workers, threads, server_name):
+@_search_cluster_option
+@_replicas_option
+def serve(index_dir, host, port, sources, workers, threads, server_name, cluster, replicas):
     """Serve the search page and the JSON API.
 
     With gunicorn (the default on Linux and other Unix), --workers processes each search on their
     own core; a worker that dies is replaced, SIGTERM lets the requests in flight finish. Where
     gunicorn cannot run (Windows), waitress serves from one process with --threads threads.
     Every worker serves a rebuilt index without a restart. If the index directory holds no index
-    yet, it is first built from the sources.
+    yet, it is first built from the sources. With --cluster, Ray actors on the cluster search the
+    shards (they stay up when the server stops: `news-search cluster stop` ends them).
     """
     from web import create_app, server, warm_up, warm_up_to_fork
 
@@ -420,26 +445,63 @@ def serve(index_dir, host, port, sources, workers, threads, server_name):
         server_name = "gunicorn" if server.gunicorn_available() else "waitress"
     elif server_name == "gunicorn" and not server.gunicorn_available():
         raise click.UsageError("gunicorn cannot run here (it needs Unix); use --server waitress")
-    config = {"INDEX": index_dir}
+    cluster = cluster_address(cluster)
+    config = {"INDEX": index_dir, "CLUSTER": cluster, "REPLICAS": replicas}
     with NewsIndex.open(index_dir) as index:  # the index is readable before any worker starts
         documents = index.doc_count
+        shards = index.shards
+    where = ""
+    if cluster:
+        check_cluster(cluster)  # Ray installed, the head reachable (joined by each worker, not here)
+        where = f", {shards} shard{'s' if shards > 1 else ''} searched on the Ray cluster at {cluster}"
     announce = server.announce_to()
     server.log_to_stderr()
     app = create_app(config)
     if server_name == "waitress":
         documents = warm_up(app)
-        click.echo(f"Serving {documents} articles from {index_dir}/ with waitress (Ctrl-C to stop)", err=True)
+        click.echo(f"Serving {documents} articles from {index_dir}/{where} with waitress (Ctrl-C to stop)", err=True)
         server.run_waitress(app, host, port, threads, announce)
         return
     workers = workers or server.cores()
     click.echo(
-        f"Serving {documents} articles from {index_dir}/ with gunicorn, {workers} worker"
+        f"Serving {documents} articles from {index_dir}/{where} with gunicorn, {workers} worker"
         f"{'s' if workers > 1 else ''} of {threads} thread{'s' if threads > 1 else ''} (Ctrl-C to stop)",
         err=True,
     )
     # The app is built and the index warmed here, in gunicorn's master, before the workers are
     # forked: they share that memory instead of each loading its own copy.
     server.run_gunicorn(app, warm_up_to_fork, warm_up, host, port, workers, threads, announce)
+
+
+@cli.group("cluster")
+def cluster_group():
+    """The Ray actors serving a sharded index's shards on a cluster (see `serve --cluster`)."""
+
+
+@cluster_group.command("status")
+@_index_option
+@_cluster_option("The Ray cluster serving the index.")
+@_replicas_option
+def cluster_status(index_dir, cluster, replicas):
+    """Start or find the actors serving the index and print where each shard's replicas run."""
+    address = cluster_address(cluster)
+    if address is None:
+        raise click.UsageError(f"give --cluster HOST:PORT or set {ADDRESS_ENV}")
+    news = NewsIndex.open(index_dir, cluster=address, replicas=replicas)
+    news.warm_up(everything=True)
+    _echo_json(news.health())
+
+
+@cluster_group.command("stop")
+@_index_option
+@_cluster_option("The Ray cluster serving the index.")
+def cluster_stop(index_dir, cluster):
+    """End the actors serving the index (they outlive the servers that started them)."""
+    address = cluster_address(cluster)
+    if address is None:
+        raise click.UsageError(f"give --cluster HOST:PORT or set {ADDRESS_ENV}")
+    stopped = remote.stop(index_dir, address, NewsIndex.open(index_dir).shards)
+    click.echo(f"Stopped {stopped} actor{'s' if stopped != 1 else ''} serving {index_dir}/")
 
 
 @cli.command("eval")

@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 from concurrent.futures import Future
 
-from .errors import ClusterError
+from .errors import ClusterError, first_line
 
 #: The environment variable that gives the cluster's address when ``--cluster`` does not.
 ADDRESS_ENV = "NEWS_SEARCH_CLUSTER"
@@ -54,7 +55,8 @@ def import_ray():
 
 def connect(address: str | None = None):
     """Join this process to the Ray cluster at ``address`` (``host:port`` of its head node; default
-    ``$NEWS_SEARCH_CLUSTER``), once per process; returns the ``ray`` module.
+    ``$NEWS_SEARCH_CLUSTER``, else the one this process joined), once per process; returns the
+    ``ray`` module.
 
     :raises ClusterError: no address, Ray not installed, the cluster cannot be reached, or this
         process is already connected to another cluster
@@ -62,6 +64,8 @@ def connect(address: str | None = None):
     global _connected
     address = cluster_address(address)
     if address is None:
+        if _connected is not None and "ray" in sys.modules and sys.modules["ray"].is_initialized():
+            return sys.modules["ray"]  # the cluster this process joined
         raise ClusterError(f"no cluster address: give --cluster HOST:PORT or set {ADDRESS_ENV}")
     ray = import_ray()
     with _lock:
@@ -78,9 +82,19 @@ def connect(address: str | None = None):
                 logging_level=logging.WARNING,
             )
         except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError...
-            raise ClusterError(f"{address}: cannot join the Ray cluster: {_first_line(error)}") from None
+            raise ClusterError(f"{address}: cannot join the Ray cluster: {first_line(error)}") from None
         _connected = address
     return ray
+
+
+def check_cluster(address: str) -> None:
+    """What :func:`connect` checks first, without joining: Ray is installed and something listens
+    at ``address`` (for a process that forks before it joins).
+
+    :raises ClusterError: when either is not so
+    """
+    import_ray()
+    _check_reachable(address)
 
 
 def _check_reachable(address: str) -> None:
@@ -96,11 +110,6 @@ def _check_reachable(address: str) -> None:
         raise ClusterError(
             f"{address}: cannot reach the Ray cluster ({reason}); is `ray start --head` running there?"
         ) from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def cluster_cpus() -> int:
@@ -156,7 +165,7 @@ class TaskPool:
             if isinstance(cause, Exception) and not isinstance(cause, exceptions.RayError):
                 return cause  # the function's own error (a SourceError, ...)
         if isinstance(error, exceptions.RayError | ConnectionError):
-            return ClusterError(f"{self.what} could not finish on the cluster: {_first_line(error)}")
+            return ClusterError(f"{self.what} could not finish on the cluster: {first_line(error)}")
         return error
 
     def __reduce__(self):
@@ -196,4 +205,13 @@ class _TaskFuture(Future):
         return super().result(timeout)
 
 
-__all__ = ["ADDRESS_ENV", "INSTALL", "NAMESPACE", "TaskPool", "cluster_address", "cluster_cpus", "connect"]
+__all__ = [
+    "ADDRESS_ENV",
+    "INSTALL",
+    "NAMESPACE",
+    "TaskPool",
+    "check_cluster",
+    "cluster_address",
+    "cluster_cpus",
+    "connect",
+]

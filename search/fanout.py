@@ -22,6 +22,7 @@ call can run in a Ray actor holding one shard), each returns a :class:`ShardAnsw
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,10 @@ class ShardAnswer:
     #: ``counted`` was scaled up from a count that ran out of time.
     extrapolated: bool = False
     partial: bool = False
+    #: The shard did not answer (a shard served elsewhere: lost, restarting, out of time).
+    missing: bool = False
+    #: Milliseconds the shard took to answer (of its own work, not counting the trip).
+    took_ms: float = 0.0
     facets: dict = field(default_factory=dict)
     #: First round: what :attr:`search.scoring.Reranking.found` gathered.
     report: dict = field(default_factory=dict)
@@ -129,6 +134,12 @@ class Shard:
 
     def search(self, request: ShardRequest, budget: Budget) -> ShardAnswer:
         """This shard's part of a search."""
+        started = time.perf_counter()
+        answer = self._search(request, budget)
+        answer.took_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def _search(self, request: ShardRequest, budget: Budget) -> ShardAnswer:
         from .query import parse
         from .searcher import _bounded_boosts
 
@@ -253,6 +264,8 @@ class Merged:
     exact: bool
     partial: bool
     facets: dict
+    #: The shards that did not answer (the answer is then partial).
+    missing: tuple[int, ...] = ()
 
 
 def merge(answers: list[ShardAnswer], request: ShardRequest, documents: int) -> Merged:
@@ -299,7 +312,8 @@ def merge(answers: list[ShardAnswer], request: ShardRequest, documents: int) -> 
     facets = _facets([answer.facets for answer in answers]) if request.facets else {}
     if request.facets and partial:
         facets = {name: () for name in facet_counts.FACETS}
-    return Merged(rows, total, exact, partial, facets)
+    missing = tuple(answer.shard for answer in answers if answer.missing)
+    return Merged(rows, total, exact, partial, facets, missing)
 
 
 def _facets(parts: list[dict]) -> dict:

@@ -72,12 +72,15 @@ class SearchPage:
     hits: tuple[Hit, ...]
     facets: dict[str, tuple[FacetValue, ...]] = field(default_factory=dict, hash=False)
     did_you_mean: str | None = None
-    #: The search ran out of time (:data:`search.timelimit.TIME_LIMIT`): the hits and total are
-    #: what it had found by then, and the facets are empty.
+    #: The search ran out of time (:data:`search.timelimit.TIME_LIMIT`), or some shards did not
+    #: answer (``missing_shards``): the hits and total are what it had found, and the facets are empty.
     partial: bool = False
     #: False when ``total`` is an estimate (a very broad query): show it as "about N".
     total_exact: bool = True
     searched_as: str | None = None
+    #: Shards of a sharded index served by a cluster that did not answer (lost, restarting): the
+    #: results are those of the other shards, and ``partial`` is set.
+    missing_shards: tuple[int, ...] = ()
 
     @property
     def pages(self) -> int:
@@ -96,6 +99,7 @@ class SearchPage:
             "did_you_mean": self.did_you_mean,
             "searched_as": self.searched_as,
             "partial": self.partial,
+            "missing_shards": list(self.missing_shards),
         }
 
 

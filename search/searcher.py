@@ -37,6 +37,7 @@ from .errors import IndexNotFound, QueryError
 from .generations import DEFAULT_INDEX, current_generation, current_generations, open_generation, read_meta
 from .indexer import RebuildSummary, rebuild
 from .query import ParsedQuery, clean, parse
+from .remote import RemoteShards
 from .results import Hit, SearchPage, StoredArticle
 from .sources import headline
 from .suggest import Suggester, dictionary_words
@@ -86,9 +87,19 @@ class NewsIndex:
     >>> page.hits[0].title                       # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, time_limit: float | None = TIME_LIMIT, cache_size: int = CACHE_SIZE):
+    def __init__(
+        self,
+        path: str | Path,
+        time_limit: float | None = TIME_LIMIT,
+        cache_size: int = CACHE_SIZE,
+        cluster: str | None = None,
+        replicas: int = 1,
+    ):
         """:param time_limit: seconds a search may run before it returns partial results (``None``: no limit)
-        :param cache_size: pages kept for repeated queries (0: none)"""
+        :param cache_size: pages kept for repeated queries (0: none)
+        :param cluster: the address of a Ray cluster whose actors search the shards
+            (:mod:`search.remote`); ``None``: this process searches them
+        :param replicas: with ``cluster``, actors serving each shard"""
         self.path = Path(path)
         self.time_limit = time_limit
         self._lock = threading.Lock()
@@ -104,15 +115,27 @@ class NewsIndex:
         # A sharded index: its shards (search.fanout), and the threads searching them at once.
         self._shards: list[fanout.Shard] = []
         self._pool: ThreadPoolExecutor | None = None
+        # With a cluster: the actors searching the shards (started or found at the first search).
+        self._remote = RemoteShards(self.path, cluster, replicas) if cluster else None
 
     @classmethod
-    def open(cls, path: str | Path = DEFAULT_INDEX, time_limit: float | None = TIME_LIMIT) -> NewsIndex:
+    def open(
+        cls,
+        path: str | Path = DEFAULT_INDEX,
+        time_limit: float | None = TIME_LIMIT,
+        cluster: str | None = None,
+        replicas: int = 1,
+    ) -> NewsIndex:
         """Open the index at ``path``.
 
         :param time_limit: seconds a search may run before it returns partial results (``None``: no limit)
+        :param cluster: the address of a Ray cluster (``host:port`` of its head) where actors search
+            the index's shards, one per shard and replica (see :mod:`search.remote`); the index
+            directory must be at the same path on every node
+        :param replicas: actors per shard, with ``cluster``
         :raises IndexNotFound: when there is no index there
         """
-        index = cls(path, time_limit)
+        index = cls(path, time_limit, cluster=cluster, replicas=replicas)
         index._whoosh()
         return index
 
@@ -136,12 +159,13 @@ class NewsIndex:
             with self._lock:
                 if generation != self._generation or self._index is None:
                     served = current_generations(self.path) or [generation]
-                    if len(served) > 1:
+                    if len(served) > 1 or self._remote is not None:
                         # A sharded index: shard 0's index stands for the whole where one is needed
-                        # (its searcher counts words over every shard); searches go to every shard.
+                        # (its searcher counts words over every shard); searches go to every shard
+                        # (with a cluster, to the actors serving them: an index of one shard too).
                         self._shards = fanout.open_shards(served, self.path)
                         self._index, self._generation = self._shards[0].index, served[0]
-                        if self._pool is None:
+                        if self._pool is None or self._pool._max_workers < len(served):
                             self._pool = ThreadPoolExecutor(len(served), thread_name_prefix="shard")
                     else:
                         self._shards = []
@@ -243,7 +267,7 @@ class NewsIndex:
             kept["overview"] = overview
         return overview
 
-    def warm_up(self, everything: bool = False) -> None:
+    def warm_up(self, everything: bool = False, cluster: bool = True) -> None:
         """Load now what the first search of the served generation would otherwise load inside its
         time limit: the segmenter, the ranking's field lengths and the copies.
 
@@ -251,6 +275,9 @@ class NewsIndex:
             readings (for "did you mean"), and open this thread's searcher: what a server loads
             before its first request. It reads ``CURRENT`` first, so it warms the generation
             published last.
+        :param cluster: with ``everything``, of an index searched by a cluster, also start (or
+            find) the actors and have them load their shards (not in a process about to fork:
+            a connection to Ray does not survive a fork)
         """
         if not everything and self._index is not None and self._sidecars.get("warm"):
             return  # a newly published generation is seen (and warmed) at its first search after
@@ -275,6 +302,29 @@ class NewsIndex:
             log.info("Loaded %s in %.1f s", self._generation.name, time.perf_counter() - started)
         if everything:
             self._searcher()
+            if cluster and self._remote is not None:
+                self._remote.ready(self._served())
+
+    def _served(self) -> tuple[str, ...]:
+        """The names of the served generations, one per shard."""
+        return tuple(shard.generation.name for shard in self._shards)
+
+    def health(self) -> dict:
+        """:attr:`info`, and each shard's articles; of an index searched by a cluster, where each
+        replica of each shard runs (``"up": false``: it did not answer at once) and ``status``
+        ``"degraded"`` when a shard has no replica up (searches are then partial)."""
+        info = self.info
+        shards = self._shards
+        counts = [shard.reader.doc_count() for shard in shards] if shards else [info["documents"]]
+        listed = [{"shard": number, "documents": count} for number, count in enumerate(counts)]
+        status = "ok"
+        if self._remote is not None:
+            for entry, replicas in zip(listed, self._remote.health(self._served()), strict=True):
+                entry["replicas"] = [{"up": True, **found} if found else {"up": False} for found in replicas]
+                entry["up"] = any(replicas)
+                if not entry["up"]:
+                    status = "degraded"
+        return {"status": status, **info, "shards": listed}
 
     def release_files(self) -> None:
         """Close the index files this thread has open (its searcher), keeping what was loaded from
@@ -599,6 +649,8 @@ class NewsIndex:
         )
         merged = self._fan_out(request, budget)
         hits = self._shard_hits(merged.rows[(page - 1) * per_page : page * per_page], parsed, snippets)
+        if merged.missing:
+            log.warning("Searched without shards %s: %r", ", ".join(map(str, merged.missing)), query)
         return SearchPage(
             query=parsed.text,
             total=merged.total,
@@ -609,19 +661,37 @@ class NewsIndex:
             facets=merged.facets,
             partial=merged.partial,
             total_exact=merged.exact,
+            missing_shards=merged.missing,
         )
 
     def _fan_out(self, request: fanout.ShardRequest, budget: Budget) -> fanout.Merged:
         """``request`` sent to every shard and their answers merged; a ranked search first gathers
-        which candidates to re-score (:class:`search.scoring.Reranking`)."""
-        shards = self._shards
+        which candidates to re-score (:class:`search.scoring.Reranking`). A shard that does not
+        answer the first round (one served by a lost actor) is left out of the second too."""
+        shards, remote = self._shards, self._remote
+        missing: frozenset[int] = frozenset()
+        if remote is not None:
+            served = self._served()
+            began = time.monotonic()
+            remote.ready(served)  # the actors load a new generation: not part of the search's time
+            budget.excuse(time.monotonic() - began)
+
+            def ask(request: fanout.ShardRequest) -> list[fanout.ShardAnswer]:
+                return remote.search(request, served, budget, skip=missing)
+
+        else:
+
+            def ask(request: fanout.ShardRequest) -> list[fanout.ShardAnswer]:
+                return self._each_shard(lambda shard: shard.search(request, budget))
+
         if request.sort == "relevance":
-            gathered = self._each_shard(lambda shard: shard.search(replace(request, gather=True), budget))
+            gathered = ask(replace(request, gather=True))
+            missing = frozenset(answer.shard for answer in gathered if answer.missing)
             reports = [answer.report for answer in gathered]
             if any(reports):
                 chosen = scoring.choose(reports, [shard.order for shard in shards])
                 request = replace(request, chosen=tuple(chosen))
-        answers = self._each_shard(lambda shard: shard.search(request, budget))
+        answers = ask(request)
         return fanout.merge(answers, request, shards[0].stats.docs)
 
     def _shard_hits(self, rows: list[tuple], parsed: ParsedQuery, snippets: bool) -> tuple[Hit, ...]:

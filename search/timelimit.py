@@ -64,6 +64,11 @@ class Budget:
         if self.spent:
             raise collectors.TimeLimit
 
+    def excuse(self, seconds: float) -> None:
+        """Give back ``seconds`` spent waiting for something to load, not searching."""
+        self.started += seconds
+        self.deadline += seconds
+
     def close(self) -> None:
         """Give back the heavy slot, if this budget holds one."""
         if self._slot is not None:

@@ -16,7 +16,7 @@ import pytest
 from search import NewsIndex
 
 from .feature_cases import FEATURE_CASES, SEARCH_CASES
-from .helpers import FIXTURES, SEED_PAGE, write_jsonl
+from .helpers import FIXTURES, ROOT, SEED_PAGE, SHARDS, write_jsonl
 from .ray_cluster import LocalCluster, enter_private_network
 
 #: Why this session cannot run a Ray cluster (None: it can); set by :func:`pytest_configure`.
@@ -82,3 +82,22 @@ def app(index_dir):
 def client(app):
     return app.test_client()
 
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> dict[int | str, NewsIndex]:
+    """The same articles (the first few thousand of the team's corpus when it is there, else the
+    seeds) as one index (``"one"``) and as 1, 2 and 4 shards, opened without a time limit."""
+    from .test_codec import _articles
+
+    folder = tmp_path_factory.mktemp("shards")
+    articles = int(os.environ.get("NEWS_SEARCH_SHARD_ARTICLES", "3000"))
+    source = write_jsonl(folder / "articles.jsonl", _articles(articles))
+    sources = [source, ROOT / "seeds" / "chongqing-1k.jsonl"]
+    NewsIndex.rebuild(sources, folder / "one")
+    opened: dict[int | str, NewsIndex] = {"one": NewsIndex.open(folder / "one", time_limit=None)}
+    for shards in SHARDS:
+        NewsIndex.rebuild(sources, folder / f"s{shards}", shards=shards)
+        opened[shards] = NewsIndex.open(folder / f"s{shards}", time_limit=None)
+    yield opened
+    for news in opened.values():
+        news.close()

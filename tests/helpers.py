@@ -42,6 +42,10 @@ HIT_FIELDS = {
 }
 
 
+#: The shard counts of the sharded indexes compared with one index (the ``built`` fixture).
+SHARDS = (1, 2, 4)
+
+
 def write_jsonl(path: Path, records) -> Path:
     """Write ``records`` (dicts) to ``path`` as JSON Lines; return the path."""
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")

@@ -9,7 +9,6 @@ page 3, copies shown or collapsed, and everything a reader sees is compared.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -19,27 +18,8 @@ from search.generations import current_generations
 from search.shards import load_order, shard_of
 from search.updater import update
 
-from .helpers import write_jsonl
-from .test_codec import _articles, _queries
-
-SHARDS = (1, 2, 4)
-ARTICLES = int(os.environ.get("NEWS_SEARCH_SHARD_ARTICLES", "3000"))
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[int | str, NewsIndex]:
-    folder = tmp_path_factory.mktemp("shards")
-    source = write_jsonl(folder / "articles.jsonl", _articles(ARTICLES))
-    seeds = Path(__file__).resolve().parent.parent / "seeds" / "chongqing-1k.jsonl"
-    sources = [source, seeds]
-    NewsIndex.rebuild(sources, folder / "one")
-    opened: dict[int | str, NewsIndex] = {"one": NewsIndex.open(folder / "one", time_limit=None)}
-    for shards in SHARDS:
-        NewsIndex.rebuild(sources, folder / f"s{shards}", shards=shards)
-        opened[shards] = NewsIndex.open(folder / f"s{shards}", time_limit=None)
-    yield opened
-    for news in opened.values():
-        news.close()
+from .helpers import SHARDS, write_jsonl
+from .test_codec import _queries
 
 
 def _seen(news: NewsIndex, query: str, **options) -> tuple:

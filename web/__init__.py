@@ -39,6 +39,10 @@ DEFAULTS = {
     "TIME_LIMIT": TIME_LIMIT,
     # Pages of results each process keeps for repeated searches (0: none).
     "PAGE_CACHE": CACHE_SIZE,
+    # The Ray cluster (host:port of its head) whose actors search the shards; null: this process
+    # searches them. With it, the actors serving each shard.
+    "CLUSTER": None,
+    "REPLICAS": 1,
 }
 
 
@@ -56,7 +60,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     """Build the app.
 
     :param config: settings that win over the defaults and the environment (``INDEX``, ``PER_PAGE``,
-        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, ``TIME_LIMIT``, ``PAGE_CACHE``, and Flask's own
+        ``MAX_PER_PAGE``, ``SITE_NAME``, ``TAGLINE``, ``EXAMPLES``, ``TIME_LIMIT``, ``PAGE_CACHE``, ``CLUSTER``,
+        ``REPLICAS``, and Flask's own
         such as ``TESTING``)
     """
     app = Flask(__name__)
@@ -77,7 +82,11 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config["TIME_LIMIT"] = max(0.0, float(app.config["TIME_LIMIT"] or 0)) or None
     app.config["PAGE_CACHE"] = max(0, int(app.config["PAGE_CACHE"]))
     app.extensions["news_search"] = NewsIndex(
-        app.config["INDEX"], time_limit=app.config["TIME_LIMIT"], cache_size=app.config["PAGE_CACHE"]
+        app.config["INDEX"],
+        time_limit=app.config["TIME_LIMIT"],
+        cache_size=app.config["PAGE_CACHE"],
+        cluster=str(app.config["CLUSTER"] or "") or None,
+        replicas=int(app.config["REPLICAS"] or 1),
     )
 
     from . import assets, compress, errors, filters, views
@@ -124,9 +133,10 @@ def warm_up_to_fork(app: Flask) -> int:
 
     :returns: the number of articles in the index
     """
-    documents = warm_up(app)
-    app.extensions["news_search"].release_files()
-    return documents
+    index: NewsIndex = app.extensions["news_search"]
+    index.warm_up(everything=True, cluster=False)  # the workers join the cluster: Ray does not survive a fork
+    index.release_files()
+    return index.doc_count
 
 
 __all__ = ["DEFAULTS", "create_app", "warm_up", "warm_up_to_fork"]

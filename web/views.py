@@ -149,8 +149,8 @@ def api_article(article_id: str):
 
 @bp.get("/healthz")
 def healthz():
-    info = get_index().info
-    return jsonify(status="ok", documents=info["documents"], built_at=info["built_at"], generation=info["generation"])
+    health = get_index().health()
+    return jsonify({key: health[key] for key in ("status", "documents", "built_at", "generation", "shards")})
 
 
 __all__ = ["bp"]
