@@ -28,7 +28,7 @@ from .schema import build_schema
 from .shards import save_order, shard_of
 from .sources import Article, Reading, read_sources, source_files
 from .sources.article import normalise_url
-from .writer import SegmentBuilder, chunk_chars_for, default_workers
+from .writer import SegmentBuilder, chunk_chars_for, default_workers, worker_pool
 
 
 @dataclass(frozen=True)
@@ -329,18 +329,24 @@ def _write(
             on_progress(done, len(files), indexed)
 
     with contextlib.ExitStack() as stack:
+        pool = None
+        if shards > 1 and tasks is None and workers > 1:
+            # The shards' chunks are analysed by one set of worker processes, as many as asked for.
+            pool = worker_pool(workers)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         builders = [
             stack.enter_context(
                 SegmentBuilder(
                     build,
                     build_schema(),
-                    # The shards' workers run at once: together, as many as asked for.
+                    # Each shard keeps its share of the chunks in flight.
                     workers=workers if shards == 1 else max(1, round(workers / shards)),
                     chunk_chars=chunk_chars,
                     on_chunk=on_chunk,
                     prepare=prepare,
                     count_fields=SUGGESTED,
                     tasks=tasks,
+                    pool=pool,
                 )
             )
             for build in builds

@@ -475,6 +475,16 @@ def analyse_chunk_task(*args) -> dict:
     return analyse_chunk(*args)
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` processes that analyse chunks (jieba loaded once in each)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_process_context(),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+    )
+
+
 def _process_context():
     """How to start workers: fork a single-threaded parent (fast, and a caller's script without a
     ``__main__`` guard is not run again); spawn from a threaded one (a server), where fork is unsafe."""
@@ -531,6 +541,9 @@ class SegmentBuilder:
     :param tasks: a pool of cluster tasks (:class:`search.cluster.TaskPool`) that analyses every
         chunk and merges them instead of this machine's processes; ``workers`` is then the
         number of chunks analysed at once (the cluster's CPUs)
+    :param pool: worker processes (:func:`worker_pool`) shared with other builders, which analyse
+        this one's chunks too, at most ``2 * workers`` at a time (the shards of a rebuild); the
+        caller shuts it down
     """
 
     def __init__(
@@ -544,9 +557,11 @@ class SegmentBuilder:
         prepare=None,
         count_fields=(),
         tasks=None,
+        pool=None,
     ):
         self.directory = Path(directory)
         self.tasks = tasks
+        self.shared = pool
         self.schema = schema
         self.workers = workers
         self.chunk_chars = chunk_chars
@@ -585,7 +600,8 @@ class SegmentBuilder:
         if self._pool is not None:
             for future in self._pending.values():
                 future.cancel()
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._pool is not self.shared:
+                self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     # Feeding --------------------------------------------------------------------------------------
@@ -610,17 +626,12 @@ class SegmentBuilder:
         if self.perdoc is None:
             self._start(docs)
         work = (self.schema, number, first, docs, str(self.scratch), self.prepare, self.dictionary)
-        if self.tasks is None and (self.workers <= 1 or (last and self._pool is None)):
+        if self.tasks is None and self.shared is None and (self.workers <= 1 or (last and self._pool is None)):
             # One process, or a single chunk: starting workers would cost more than they save.
             self._complete(analyse_chunk(*work))
             return
         if self._pool is None:
-            self._pool = self.tasks or ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=_process_context(),
-                initializer=_init_worker,
-                initargs=(os.getpid(),),
-            )
+            self._pool = self.tasks or self.shared or worker_pool(self.workers)
         # Keep at most one chunk waiting per worker: the parent must not read the whole input ahead.
         while len(self._pending) >= 2 * self.workers:
             self._collect(block=True)
