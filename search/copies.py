@@ -163,12 +163,12 @@ def band_keys(minhashes: bytes) -> bytes:
     import numpy as np
 
     matrix = np.frombuffer(minhashes, dtype="<u4").reshape(-1, NUM_PERM).astype(np.uint64)
-    keys = np.zeros((len(matrix), len(BANDS)), dtype=np.uint64)
-    for column, (start, end) in enumerate(BANDS):
-        key = np.full(len(matrix), np.uint64(start + 1))
-        for value in matrix[:, start:end].T:
-            key = _mix64(key * np.uint64(0x9E3779B97F4A7C15) + value)
-        keys[:, column] = key
+    # Every band at once: (articles, bands, rows), the bands' first values one after another.
+    rows = BANDS[0][1] - BANDS[0][0]
+    bands = matrix[:, BANDS[0][0] : BANDS[-1][1]].reshape(len(matrix), len(BANDS), rows)
+    keys = np.repeat(np.array([start + 1 for start, _ in BANDS], dtype=np.uint64)[None, :], len(matrix), axis=0)
+    for row in range(rows):
+        keys = _mix64(keys * np.uint64(0x9E3779B97F4A7C15) + bands[:, :, row])
     return keys.astype("<u8").tobytes()
 
 
