@@ -109,6 +109,7 @@ class Shard:
         self._local = threading.local()
         self._columns: facet_counts.Columns | None = None
         self._lock = threading.Lock()
+        self._by_place: tuple[np.ndarray, np.ndarray] | None = None
 
     def searcher(self) -> StatsSearcher:
         """This thread's searcher of the shard."""
@@ -116,6 +117,14 @@ class Shard:
         if searcher is None:
             searcher = self._local.searcher = StatsSearcher(self.index.reader(), self.stats, fromindex=self.index)
         return searcher
+
+    def local(self, place: int) -> int:
+        """The document number in this shard of the article at ``place`` in the whole index."""
+        if self._by_place is None:
+            ranked = np.argsort(self.order, kind="stable")
+            self._by_place = (self.order[ranked], ranked)
+        places, ranked = self._by_place
+        return int(ranked[np.searchsorted(places, place)])
 
     def columns(self) -> facet_counts.Columns:
         if self._columns is None:
@@ -127,6 +136,8 @@ class Shard:
     def warm_up(self) -> None:
         scoring.warm(self.reader)
         self.columns()
+        if len(self.order):
+            self.local(int(self.order[0]))
 
     def close(self) -> None:
         self.reader.close()

@@ -34,7 +34,7 @@ import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -641,11 +641,14 @@ class Reranking:
         return scores
 
 
-def choose(reports: list[dict], orders: list[np.ndarray], ranking: Ranking | None = None) -> list[dict]:
+def choose(reports: list[dict], where: list[Callable[[int], int]], ranking: Ranking | None = None) -> list[dict]:
     """Every shard's re-scoring plan (:attr:`Reranking.chosen`) from what each gathered
-    (:attr:`Reranking.found`), as one index would choose over all its articles."""
+    (:attr:`Reranking.found`), as one index would choose over all its articles.
+
+    :param where: by shard, the document number in the shard of an article's place in the whole
+        index (:meth:`search.fanout.Shard.local`)
+    """
     ranking = ranking or RANKING
-    where = [{int(place): local for local, place in enumerate(order.tolist())} for order in orders]
     plans: list[dict] = [{} for _ in reports]
     for node in {node for report in reports for node in report}:
         words = set().union(*(report[node]["words"] for report in reports if node in report))
@@ -662,12 +665,12 @@ def choose(reports: list[dict], orders: list[np.ndarray], ranking: Ranking | Non
             )
             for _negated, place, has, shard in top:
                 if has:
-                    boosted[shard].add(where[shard][place])
+                    boosted[shard].add(where[shard](place))
             best = rescored
         near: list[set] = [set() for _ in reports]
         if ranking.proximity and len(words) >= 2:
             for _negated, place, _has, shard in best[: ranking.proximity_depth]:
-                near[shard].add(where[shard][place])
+                near[shard].add(where[shard](place))
         for shard in range(len(reports)):
             plans[shard][node] = (boosted[shard], near[shard], sorted(words))
     return plans

@@ -689,7 +689,7 @@ class NewsIndex:
             missing = frozenset(answer.shard for answer in gathered if answer.missing)
             reports = [answer.report for answer in gathered]
             if any(reports):
-                chosen = scoring.choose(reports, [shard.order for shard in shards])
+                chosen = scoring.choose(reports, [shard.local for shard in shards])
                 request = replace(request, chosen=tuple(chosen))
         answers = ask(request)
         return fanout.merge(answers, request, shards[0].stats.docs)
