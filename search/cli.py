@@ -148,8 +148,10 @@ def _echo_summary(summary, as_json: bool) -> None:
         click.echo(f"  skipped by reason: {reasons}", err=True)
 
 
-def _cluster_option(help_text: str):
-    return click.option("--cluster", metavar="HOST:PORT", envvar=ADDRESS_ENV, show_envvar=True, help=help_text)
+def _cluster_option(help_text: str, required: bool = False):
+    return click.option(
+        "--cluster", metavar="HOST:PORT", envvar=ADDRESS_ENV, show_envvar=True, required=required, help=help_text
+    )
 
 
 #: ``--cluster`` of the commands that search.
@@ -480,27 +482,21 @@ def cluster_group():
 
 @cluster_group.command("status")
 @_index_option
-@_cluster_option("The Ray cluster serving the index.")
+@_cluster_option("The Ray cluster serving the index.", required=True)
 @_replicas_option
 def cluster_status(index_dir, cluster, replicas):
     """Start or find the actors serving the index and print where each shard's replicas run."""
-    address = cluster_address(cluster)
-    if address is None:
-        raise click.UsageError(f"give --cluster HOST:PORT or set {ADDRESS_ENV}")
-    news = NewsIndex.open(index_dir, cluster=address, replicas=replicas)
+    news = NewsIndex.open(index_dir, cluster=cluster, replicas=replicas)
     news.warm_up(everything=True)
     _echo_json(news.health())
 
 
 @cluster_group.command("stop")
 @_index_option
-@_cluster_option("The Ray cluster serving the index.")
+@_cluster_option("The Ray cluster serving the index.", required=True)
 def cluster_stop(index_dir, cluster):
     """End the actors serving the index (they outlive the servers that started them)."""
-    address = cluster_address(cluster)
-    if address is None:
-        raise click.UsageError(f"give --cluster HOST:PORT or set {ADDRESS_ENV}")
-    stopped = remote.stop(index_dir, address, NewsIndex.open(index_dir).shards)
+    stopped = remote.stop(index_dir, cluster, NewsIndex.open(index_dir).shards)
     click.echo(f"Stopped {stopped} actor{'s' if stopped != 1 else ''} serving {index_dir}/")
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import threading
 from concurrent.futures import Future
 
@@ -55,8 +54,7 @@ def import_ray():
 
 def connect(address: str | None = None):
     """Join this process to the Ray cluster at ``address`` (``host:port`` of its head node; default
-    ``$NEWS_SEARCH_CLUSTER``, else the one this process joined), once per process; returns the
-    ``ray`` module.
+    ``$NEWS_SEARCH_CLUSTER``), once per process; returns the ``ray`` module.
 
     :raises ClusterError: no address, Ray not installed, the cluster cannot be reached, or this
         process is already connected to another cluster
@@ -64,8 +62,6 @@ def connect(address: str | None = None):
     global _connected
     address = cluster_address(address)
     if address is None:
-        if _connected is not None and "ray" in sys.modules and sys.modules["ray"].is_initialized():
-            return sys.modules["ray"]  # the cluster this process joined
         raise ClusterError(f"no cluster address: give --cluster HOST:PORT or set {ADDRESS_ENV}")
     ray = import_ray()
     with _lock:

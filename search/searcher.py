@@ -115,6 +115,7 @@ class NewsIndex:
         # A sharded index: its shards (search.fanout), and the threads searching them at once.
         self._shards: list[fanout.Shard] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
         # With a cluster: the actors searching the shards (started or found at the first search).
         self._remote = RemoteShards(self.path, cluster, replicas) if cluster else None
 
@@ -165,8 +166,11 @@ class NewsIndex:
                         # (with a cluster, to the actors serving them: an index of one shard too).
                         self._shards = fanout.open_shards(served, self.path)
                         self._index, self._generation = self._shards[0].index, served[0]
-                        if self._pool is None or self._pool._max_workers < len(served):
+                        if self._pool is None or self._pool_size < len(served):
+                            if self._pool is not None:  # a rebuild with more shards
+                                self._pool.shutdown(wait=False)
                             self._pool = ThreadPoolExecutor(len(served), thread_name_prefix="shard")
+                            self._pool_size = len(served)
                     else:
                         self._shards = []
                         self._index, self._generation = open_generation(self.path)

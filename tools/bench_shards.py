@@ -250,8 +250,8 @@ def main(corpus, passages, eval_dir, out_dir, one, passes, cores_per_machine, re
                         round(_pss([r["pid"] for r in s["replicas"] if r.get("pid")]) / 1e6, 1) for s in health["shards"]
                     ]
                     row["nodes"] = [s["replicas"][0].get("node", "")[:8] for s in health["shards"]]
-                    stop(path, None, news.shards)
-                    stop(passage_paths[shards], None, news.shards)
+                    stop(path, address, news.shards)
+                    stop(passage_paths[shards], address, news.shards)
                 row["load"] = _load()
                 rows[name] = row
                 news.close()
