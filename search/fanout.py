@@ -5,9 +5,13 @@ The seam between the two is plain data, so that the shards can run anywhere: a
 call can run in a Ray actor holding one shard), each returns a :class:`ShardAnswer`, and
 :func:`merge` makes one page of them as one index of the same articles would have found it:
 
-- Ranked queries re-score their best candidates (answer type, proximity) over the whole index:
-  a first round (``gather``) reports each shard's best candidates, :func:`search.scoring.choose`
-  picks the ones to re-score, and the second round searches with that choice.
+- Ranked queries re-score their best candidates (answer type, proximity) over the whole index
+  (:class:`search.scoring.Reranking`). Most queries (one ranked group of words: a keyword
+  query, a question) take one round: each shard searches without re-scoring and ``report``s its
+  best candidates, and :func:`settle` re-scores the chosen ones before the merge. Other queries
+  that may re-score take two: a first round (``gather``) reports each shard's best candidates,
+  :func:`search.scoring.choose` picks the ones to re-score, and the second round searches with
+  that choice. A shard that is the whole index re-scores as one index (``whole``).
 - Hits are ordered by score (or date), equal ones by their place in the whole index, as one
   index orders them by document number; each shard returns the first ``page * per_page`` of its
   own list, which holds every hit the merged list's page can need.
@@ -64,6 +68,10 @@ class ShardRequest:
     gather: bool = False
     #: By shard, the candidates to re-score (second round; see :func:`search.scoring.choose`).
     chosen: tuple[dict, ...] | None = None
+    #: Search without re-scoring and report the candidates, for :func:`settle` (one round).
+    report: bool = False
+    #: The shard is the whole index: re-score as one index does.
+    whole: bool = False
 
 
 @dataclass
@@ -91,8 +99,11 @@ class ShardAnswer:
     #: Milliseconds the shard took to answer (of its own work, not counting the trip).
     took_ms: float = 0.0
     facets: dict = field(default_factory=dict)
-    #: First round: what :attr:`search.scoring.Reranking.found` gathered.
+    #: What :attr:`search.scoring.Reranking.found` gathered or reported.
     report: dict = field(default_factory=dict)
+    #: Reported in one round: rows of the top query's candidates among the hits that are not in
+    #: ``rows`` (scored without re-scoring); :func:`settle` keeps those it re-scores.
+    candidates: list[tuple] = field(default_factory=list)
 
 
 class Shard:
@@ -171,7 +182,12 @@ class Shard:
                     answer.partial = True
             answer.report = plan.found
             return answer
-        chosen = request.chosen[self.number] if request.chosen is not None else {}
+        if request.whole:
+            plan = None
+        elif request.report:
+            plan = scoring.Reranking.reporting(self.order)
+        else:
+            plan = scoring.Reranking(self.order, request.chosen[self.number] if request.chosen is not None else {})
         filters = []
         if request.start or request.end:
             filters.append(
@@ -189,8 +205,11 @@ class Shard:
             options["sortedby"] = sorting.FieldFacet(fields.PUBLISHED, reverse=True)
         copies = self.copies if request.collapse else None
         mask = {int(i) for i in np.flatnonzero(np.isin(self.order, list(request.mask)))} if request.mask else None
-        with scoring.planned(scoring.Reranking(self.order, chosen)):
-            self._run(searcher, runnable, copies, allow, mask, options, request, budget, answer)
+        with scoring.planned(plan):
+            collector = self._run(searcher, runnable, copies, allow, mask, options, request, budget, answer)
+        if request.report and isinstance(runnable, scoring.Ranked):
+            answer.report = plan.found
+            answer.candidates = self._candidates(plan.found.get(runnable.node), runnable.boost, collector, answer)
         if request.facets:
             filters = (request.start, request.end, request.source, request.region)
             answer.facets, partial = facet_counts.within(
@@ -199,9 +218,27 @@ class Shard:
             answer.partial = answer.partial or partial
         return answer
 
-    def _run(self, searcher, runnable, copies, allow, mask, options, request, budget, answer) -> None:
+    def _candidates(self, found: dict | None, boost: float, collector, answer: ShardAnswer) -> list[tuple]:
+        """Rows of the reported candidates that are hits (through the filters and the mask) but
+        not among the answer's rows: any of them may rise into the page once re-scored."""
+        if not found:
+            return []
+        listed = {row[3] for row in answer.rows}
+        allow, restrict = getattr(collector, "_allow", None), getattr(collector, "_restrict", None)
+        keys = self.copies._cluster if isinstance(collector, syndication._Collapse) else {}
+        rows = []
+        for docnum, (score, place, _has) in zip(found["docs"], found["best"], strict=True):
+            if docnum in listed or (allow is not None and docnum not in allow):
+                continue
+            if restrict is not None and docnum in restrict:
+                continue
+            score = score * boost if boost != 1.0 else score
+            rows.append((-score, place, keys.get(docnum, 0), docnum, score))
+        return rows
+
+    def _run(self, searcher, runnable, copies, allow, mask, options, request, budget, answer):
         """The hits, and what the total needs (see :func:`search.timelimit.run`, which this
-        follows for one shard of the whole)."""
+        follows for one shard of the whole); returns the collector."""
         limited = _Deadline(searcher.collector(**options), budget)
         if copies:
             collector = syndication._Collapse(limited, copies._cluster, allow=allow, restrict=mask)
@@ -228,7 +265,7 @@ class Shard:
         if answer.partial or budget.cut:
             answer.partial = True
             answer.counted = limited.matched if answer.partial else found
-            return
+            return collector
         # Whether the whole index's total is counted or estimated is decided by the merge, as one
         # index decides it (see search.timelimit.run): from the number of matches of all shards,
         # the whole index's estimate and the request. A shard counts its own matches unless that
@@ -238,14 +275,14 @@ class Shard:
         if answer.computes:
             answer.counted = len(results)
             answer.clusters = sorted(collector.best) if copies else []
-            return
+            return collector
         if found < request.limit:  # it saw every match of this shard
             answer.counted = found
             answer.clusters = sorted({row[2] for row in answer.rows if row[2]})
-            return
+            return collector
         if answer.estimate > EXACT_COUNT_LIMIT and not request.count:
             answer.counted = None
-            return
+            return collector
         counted, clusters, last = 0, set(), -1
         try:
             with spending(budget):
@@ -264,6 +301,7 @@ class Shard:
             answer.extrapolated = True
         answer.counted = counted
         answer.clusters = sorted(clusters)
+        return collector
 
 
 @dataclass
@@ -277,6 +315,28 @@ class Merged:
     facets: dict
     #: The shards that did not answer (the answer is then partial).
     missing: tuple[int, ...] = ()
+
+
+def settle(answers: list[ShardAnswer], top: scoring.Ranked, where: list, ranking: scoring.Ranking | None = None) -> None:
+    """Re-score the rows of a one-round search (``report``) as one index would have: the plans of
+    :func:`search.scoring.choose` over every shard's report, applied to each shard's rows and the
+    candidates it re-scores (``top``: the query searched, a :class:`search.scoring.Ranked`).
+
+    :param where: by shard, the document number in the shard of a place in the whole index
+    """
+    reports = [answer.report for answer in answers]
+    if not any(reports):
+        return
+    node = top.node
+    for answer, plan in zip(answers, scoring.choose(reports, where, ranking), strict=True):
+        if node not in answer.report:
+            continue
+        final = scoring.rescored(answer.report[node], plan[node], where[answer.shard], top.boost, ranking)
+        if not final:
+            continue
+        rows = [row for row in answer.candidates if row[1] in final]
+        rows += answer.rows
+        answer.rows = [(-final[row[1]], *row[1:4], final[row[1]]) if row[1] in final else row for row in rows]
 
 
 def merge(answers: list[ShardAnswer], request: ShardRequest, documents: int) -> Merged:
@@ -357,4 +417,4 @@ def open_shards(generations: list[Path], index_dir) -> list[Shard]:
     ]
 
 
-__all__ = ["Merged", "Shard", "ShardAnswer", "ShardRequest", "merge", "open_shards"]
+__all__ = ["Merged", "Shard", "ShardAnswer", "ShardRequest", "merge", "open_shards", "settle"]

@@ -27,6 +27,7 @@ import itertools
 import logging
 import math
 import os
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -55,11 +56,16 @@ ACTOR_MEMORY = 256 * 1024 * 1024
 ACTOR_THREADS = 8
 
 
-def actor_name(path: Path, shard: int, replica: int) -> str:
+#: The version of the calls between a searching process and the actors, part of the actors' names:
+#: a server of another version starts actors of its own instead of calling ones it cannot talk to.
+PROTOCOL = 2
+
+
+def actor_name(path: Path, shard: int, replica: int, protocol: int = PROTOCOL) -> str:
     """The Ray name of the actor serving ``shard`` (replica ``replica``) of the index at ``path``
     (an absolute path: the same index has the same name in every process)."""
     digest = hashlib.blake2b(str(path).encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
-    return f"shard-{digest}-{shard}-{replica}"
+    return f"shard-{digest}-{shard}-{replica}" + (f"-v{protocol}" if protocol > 1 else "")
 
 
 class ShardServer:
@@ -88,11 +94,17 @@ class ShardServer:
                     log.info("Shard %d opened %s", self.number, generations[self.number])
         return self._shards[self.number]
 
-    def search(self, request: fanout.ShardRequest, generations: tuple[str, ...], seconds: float | None):
-        """This shard's :class:`search.fanout.ShardAnswer` to ``request``, found within ``seconds``."""
+    def search(self, asked: bytes) -> bytes:
+        """This shard's :class:`search.fanout.ShardAnswer` to a request, found within its time.
+
+        :param asked: ``(request, generations, seconds)`` pickled (see :func:`_pack`); the answer
+            is returned pickled too: Ray passes bytes as they are, which is cheaper than its own
+            serialization of each argument and of the answer
+        """
+        request, generations, seconds = pickle.loads(asked)
         shard = self._shard(tuple(generations))  # opening a generation is not part of the time
         with Budget(seconds) as budget:
-            return shard.search(request, budget)
+            return _pack(shard.search(request, budget))
 
     def warm_up(self, generations: tuple[str, ...]) -> dict:
         """Open ``generations`` and load what a first search would (the segmenter, the shard's
@@ -114,6 +126,10 @@ class ShardServer:
             "pid": os.getpid(),
             "generation": self._served[self.number] if self._served else None,
         }
+
+
+def _pack(value) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 _actor_class = None
@@ -227,21 +243,31 @@ class RemoteShards:
                 return
             seconds = None if math.isinf(left) else max(0.01, left)
             actor = replicas[(first + shard + attempt) % len(replicas)]
-            pending[actor.search.remote(request, generations, seconds)] = (shard, attempt)
+            pending[actor.search.remote(_pack((request, generations, seconds)))] = (shard, attempt)
 
         for shard in range(len(actors)):
             if shard not in skip:
                 ask(shard, 0)
         left = budget.deadline - time.monotonic()
         deadline = time.monotonic() + (NO_LIMIT_WAIT if math.isinf(left) else max(0.0, left) + GRACE)
+        refs = list(pending)
+        try:  # every shard answers in time: one wait for all
+            packed = self.ray.get(refs, timeout=max(0.0, deadline - time.monotonic()))
+        except self.ray.exceptions.RayError:  # one did not: each seen to in turn, below
+            pass
+        else:
+            for ref, answer in zip(refs, packed, strict=True):
+                answers[pending.pop(ref)[0]] = pickle.loads(answer)
         while pending:
-            done, _ = self.ray.wait(list(pending), num_returns=len(pending), timeout=max(0.0, deadline - time.monotonic()))
+            done, _ = self.ray.wait(
+                list(pending), num_returns=len(pending), timeout=max(0.0, deadline - time.monotonic())
+            )
             if not done:
                 break  # out of time: the shards still pending are missing
             for ref in done:
                 shard, attempt = pending.pop(ref)
                 try:
-                    answers[shard] = self.ray.get(ref)
+                    answers[shard] = pickle.loads(self.ray.get(ref))
                 except self.ray.exceptions.RayError as error:  # lost, restarting, or its search failed
                     log.warning("Shard %d did not answer: %s", shard, first_line(error))
                     self._lost = True
@@ -267,18 +293,20 @@ class RemoteShards:
 
 def stop(path: str | os.PathLike, address: str | None, shards: int) -> int:
     """End the actors serving the index at ``path``, every replica of its ``shards`` shards (they
-    are detached: they outlive the servers that started them); returns how many there were."""
+    are detached: they outlive the servers that started them), those of earlier versions too;
+    returns how many there were."""
     ray = connect(address)
     resolved = Path(path).resolve()
     stopped = 0
     for shard in range(shards):
         for replica in range(MAX_REPLICAS):
-            try:
-                actor = ray.get_actor(actor_name(resolved, shard, replica), namespace=NAMESPACE)
-            except ValueError:  # none of that name
-                continue
-            ray.kill(actor, no_restart=True)
-            stopped += 1
+            for protocol in range(1, PROTOCOL + 1):
+                try:
+                    actor = ray.get_actor(actor_name(resolved, shard, replica, protocol), namespace=NAMESPACE)
+                except ValueError:  # none of that name
+                    continue
+                ray.kill(actor, no_restart=True)
+                stopped += 1
     return stopped
 
 

@@ -407,6 +407,22 @@ class Ranked(wq.Or):
     def apply(self, fn):
         return Ranked([fn(q) for q in self.subqueries], self.ranking, self.boost, self.wants)
 
+    @property
+    def node(self) -> str:
+        """This query's name in a :class:`Reranking` plan."""
+        return f"{self!r} {self.wants}"
+
+    def may_rescore(self) -> bool:
+        """Whether re-scoring (answer type, proximity) can change this query's scores: it asks for
+        an answer type, or has two content words or more."""
+        words = [q for q in self.subqueries if isinstance(q, Word)]
+        if not words and len(self.subqueries) == 1:
+            return False  # the one subquery is searched as it is
+        if self.wants and self.ranking.answer_boost:
+            return True
+        content = {q.text for q in words if not q.minor} or {q.text for q in words}
+        return bool(self.ranking.proximity) and len(content) >= 2
+
     def matcher(self, searcher, context=None):
         scored = context is None or context.weighting is not None
         words = [q for q in self.subqueries if isinstance(q, Word)]
@@ -419,7 +435,7 @@ class Ranked(wq.Or):
             ids = self._found[key]
             scores = np.zeros(len(ids))
         else:
-            ids, scores = _rank(searcher, context, words, others, self.wants, self.ranking, scored, f"{self!r} {self.wants}")
+            ids, scores = _rank(searcher, context, words, others, self.wants, self.ranking, scored, self.node)
             if key is not None:
                 self._found[key] = ids
         if not len(ids):
@@ -595,25 +611,36 @@ class Reranking:
     """Which candidates of a sharded index are re-scored, chosen over the whole index.
 
     One index re-scores the best candidates of all its articles (answer type, proximity); a shard
-    sees only its own, so the choice is made in two steps. :meth:`gathering` plans are given to
-    every shard first: each scores its matches and reports, for each :class:`Ranked` query, its
-    best candidates (score, place in the whole index, whether they state an answer) and which query
-    words it holds. :func:`choose` turns all shards' reports into one plan per shard naming its
-    documents to re-score, which the shard then applies while it searches.
+    sees only its own, so the choice is made over every shard's report of its best candidates
+    (score, place in the whole index, whether they state an answer) and of the query words it
+    holds (:func:`choose`). Two ways:
+
+    - In one round (:meth:`reporting`, when the query's top is the one :class:`Ranked` query that
+      may re-score): each shard searches without re-scoring and reports its candidates, with the
+      pairs of query words near each other for those that may reach the first page; the merge
+      re-scores the chosen ones (:func:`rescored`).
+    - In two (any other query that may re-score): :meth:`gathering` plans first, which only
+      report, then each shard searches again with its plan from :func:`choose`.
     """
 
-    def __init__(self, order: np.ndarray, chosen: dict | None = None):
+    def __init__(self, order: np.ndarray, chosen: dict | None = None, near: bool = False):
         #: Each document's place in the whole index (equal scores are ordered by it).
         self.order = order
         #: By query: (documents given the answer boost, documents scored for proximity, the query
-        #: words found in the whole index); ``None`` while gathering.
+        #: words found in the whole index); ``None`` while reporting.
         self.chosen = chosen
-        #: By query, what this shard reported while gathering.
+        #: Report the pairs of near words of the candidates that may reach the first page.
+        self.near = near
+        #: By query, what this shard reported.
         self.found: dict[str, dict] = {}
 
     @classmethod
     def gathering(cls, order: np.ndarray) -> Reranking:
         return cls(order, None)
+
+    @classmethod
+    def reporting(cls, order: np.ndarray) -> Reranking:
+        return cls(order, None, near=True)
 
     def rerank(self, node: str, reader, ids, scores, holders, wants, ranking) -> np.ndarray:
         words = [text for text, _idf, _where in holders]
@@ -623,9 +650,16 @@ class Reranking:
             keys = self.order[ids]
             top = _best(scores, depth, keys)
             has = _has_answer(reader, ids[top], wants) if asks else np.zeros(len(top), dtype=bool)
-            found = self.found.setdefault(node, {"words": set(), "best": [], "asks": asks})
+            found = self.found.setdefault(node, {"words": set(), "best": [], "asks": asks, "near": {}, "docs": []})
             found["words"].update(words)
             found["best"] += zip(scores[top].tolist(), keys[top].tolist(), has.tolist(), strict=True)
+            if self.near:
+                found["docs"] += ids[top].tolist()
+                if ranking.proximity and len(holders) >= 2:
+                    boost = ranking.answer_boost if asks else 0.0
+                    reach = _may_reach(scores[top], keys[top], has, boost, ranking.proximity_depth)
+                    pairs = _near_pairs(ids[top][reach], holders, ranking.proximity_window)
+                    found["near"].update(zip(keys[top][reach].tolist(), pairs, strict=True))
             return scores
         chosen = self.chosen.get(node)
         if chosen is None:
@@ -639,6 +673,22 @@ class Reranking:
             share = _proximity(ids[top], holders, ranking.proximity_window, len(everywhere))
             scores[top] *= 1.0 + ranking.proximity * share
         return scores
+
+
+def rescoring(query: wq.Query) -> str:
+    """How a sharded index re-scores ``query`` over the whole index: ``"none"`` (no part of it may
+    re-score), ``"top"`` (only its top, a :class:`Ranked` query: in one round) or ``"nested"``
+    (in two; see :class:`Reranking`)."""
+
+    def walk(node: wq.Query) -> Iterator[wq.Query]:
+        yield node
+        for child in node.children():
+            yield from walk(child)
+
+    rescore = [node for node in walk(query) if isinstance(node, Ranked) and node.may_rescore()]
+    if not rescore:
+        return "none"
+    return "top" if rescore == [query] and rescore[0] is query else "nested"
 
 
 def choose(reports: list[dict], where: list[Callable[[int], int]], ranking: Ranking | None = None) -> list[dict]:
@@ -700,11 +750,17 @@ def _proximity(docs: np.ndarray, holders, window: int, words: int | None = None)
     """For each of ``docs``, the share of pairs of query words found within ``window`` words of
     each other (in the title or in the body), out of the pairs of ``words`` query words (default:
     those ``holders`` has; a shard may lack some of the words the whole index holds)."""
+    words = len(holders) if words is None else words
+    return np.array(_near_pairs(docs, holders, window), dtype=np.int64) / (words * (words - 1) // 2)
+
+
+def _near_pairs(docs: np.ndarray, holders, window: int) -> list[int]:
+    """For each of ``docs``, the pairs of query words found within ``window`` words of each other
+    (in the title or in the body)."""
     positions = [{name: posting.positions(docs) for name, posting in where.items()} for _t, _i, where in holders]
     pairs = [(a, b) for a in range(len(holders)) for b in range(a + 1, len(holders))]
-    every = len(pairs) if words is None else words * (words - 1) // 2
-    share = np.zeros(len(docs))
-    for row, doc in enumerate(docs.tolist()):
+    counts = []
+    for doc in docs.tolist():
         near = 0
         for a, b in pairs:
             for name in positions[a].keys() & positions[b].keys():
@@ -713,8 +769,47 @@ def _proximity(docs: np.ndarray, holders, window: int, words: int | None = None)
                 if first and second and _closest(first, second) <= window:
                     near += 1
                     break
-        share[row] = near / every
-    return share
+        counts.append(near)
+    return counts
+
+
+def _may_reach(scores: np.ndarray, places: np.ndarray, has: np.ndarray, boost: float, depth: int) -> np.ndarray:
+    """Which of a shard's best candidates may be among the whole index's ``depth`` best once those
+    stating an answer are boosted (see :func:`choose`): those that fewer than ``depth`` of the
+    shard's better candidates outrank. (The whole index's best candidates hold a shard's best
+    ones up to some rank; a candidate outranked by ``depth`` of the shard's better ones is out of
+    the first ``depth`` whatever that rank.)"""
+    ranks = np.lexsort((places, -scores))
+    boosted = np.where(has, scores * (1.0 + boost), scores) if boost else scores
+    keys = list(zip((-boosted).tolist(), places.tolist(), strict=True))
+    seen: list[tuple[float, int]] = []
+    reach = np.zeros(len(scores), dtype=bool)
+    for i in ranks.tolist():
+        position = bisect_left(seen, keys[i])
+        reach[i] = position < depth
+        seen.insert(position, keys[i])
+    return reach
+
+
+def rescored(found: dict, chosen: tuple, where: Callable[[int], int], boost: float, ranking: Ranking | None = None) -> dict[int, float]:
+    """By place in the whole index, the final scores of one shard's candidates that its plan
+    (:func:`choose`) re-scores, from what it reported in one round (:meth:`Reranking.reporting`):
+    the same arithmetic, in the same order, as :func:`_rerank` of one index and the matcher of a
+    :class:`Ranked` query boosted by ``boost``."""
+    ranking = ranking or RANKING
+    boosted, near, words = chosen
+    every = len(words) * (len(words) - 1) // 2
+    scores = {}
+    for score, place, _has in found.get("best", ()):
+        doc = where(place)
+        if doc not in boosted and doc not in near:
+            continue
+        if doc in boosted:
+            score *= 1.0 + ranking.answer_boost
+        if doc in near and ranking.proximity and every:
+            score *= 1.0 + ranking.proximity * (found["near"].get(place, 0) / every)
+        scores[place] = score * boost if boost != 1.0 else score
+    return scores
 
 
 def _closest(first: list[int], second: list[int]) -> int:

@@ -651,7 +651,7 @@ class NewsIndex:
             collapse,
             count=bool(start or end or source or canonical) or _narrowed(runnable),
         )
-        merged = self._fan_out(request, budget)
+        merged = self._fan_out(request, budget, runnable)
         hits = self._shard_hits(merged.rows[(page - 1) * per_page : page * per_page], parsed, snippets)
         if merged.missing:
             log.warning("Searched without shards %s: %r", ", ".join(map(str, merged.missing)), query)
@@ -668,10 +668,12 @@ class NewsIndex:
             missing_shards=merged.missing,
         )
 
-    def _fan_out(self, request: fanout.ShardRequest, budget: Budget) -> fanout.Merged:
-        """``request`` sent to every shard and their answers merged; a ranked search first gathers
-        which candidates to re-score (:class:`search.scoring.Reranking`). A shard that does not
-        answer the first round (one served by a lost actor) is left out of the second too."""
+    def _fan_out(self, request: fanout.ShardRequest, budget: Budget, runnable: wq.Query | None = None) -> fanout.Merged:
+        """``request`` sent to every shard and their answers merged. A ranked search (``runnable``:
+        its query) re-scores its best candidates over the whole index (see :mod:`search.fanout`):
+        in the same round when the query allows, else after a first round that gathers them. A
+        shard that does not answer the first round (one served by a lost actor) is left out of the
+        second too."""
         shards, remote = self._shards, self._remote
         missing: frozenset[int] = frozenset()
         if remote is not None:
@@ -688,14 +690,23 @@ class NewsIndex:
             def ask(request: fanout.ShardRequest) -> list[fanout.ShardAnswer]:
                 return self._each_shard(lambda shard: shard.search(request, budget))
 
+        where = [shard.local for shard in shards]
+        rescoring = "none"
         if request.sort == "relevance":
+            rescoring = "nested" if runnable is None else scoring.rescoring(runnable)
+        if rescoring != "none" and len(shards) == 1:
+            request = replace(request, whole=True)
+        elif rescoring == "top":
+            request = replace(request, report=True)
+        elif rescoring == "nested":
             gathered = ask(replace(request, gather=True))
             missing = frozenset(answer.shard for answer in gathered if answer.missing)
             reports = [answer.report for answer in gathered]
             if any(reports):
-                chosen = scoring.choose(reports, [shard.local for shard in shards])
-                request = replace(request, chosen=tuple(chosen))
+                request = replace(request, chosen=tuple(scoring.choose(reports, where)))
         answers = ask(request)
+        if request.report:
+            fanout.settle(answers, runnable, where)
         return fanout.merge(answers, request, shards[0].stats.docs)
 
     def _shard_hits(self, rows: list[tuple], parsed: ParsedQuery, snippets: bool) -> tuple[Hit, ...]:

@@ -98,6 +98,31 @@ def test_filters_sorts_and_deep_pages_rank_the_same(built):
 
 
 @pytest.mark.slow
+def test_a_ranked_query_is_re_scored_in_the_round_that_searches(built, monkeypatch):
+    """A keyword query or a question asks each shard once and is re-scored in the merge; only a
+    ranked group inside a larger query gathers its candidates in a round of its own (the
+    rankings themselves are compared above)."""
+    from search import fanout
+
+    asked = []
+    search = fanout.Shard.search
+    monkeypatch.setattr(
+        fanout.Shard, "search", lambda shard, request, budget: asked.append(request) or search(shard, request, budget)
+    )
+    cases = {"疫情 防控": 1, "什么时候 开学": 1, "重庆": 1, "重庆 -疫情": 1, "(疫情 OR 防控) 学校": 2}
+    for shards in (2, 4):  # (one shard is one index here; served by a cluster, it is asked once)
+        news = built[shards]
+        for query, rounds in cases.items():
+            asked.clear()
+            news.clear_cache()
+            news.search(query)
+            assert len(asked) == shards * rounds, (query, shards)
+    asked.clear()
+    built[2].search("疫情 防控", page=2)
+    assert [request.report for request in asked] == [True, True]
+
+
+@pytest.mark.slow
 def test_copies_are_collapsed_across_shards(built):
     """A story whose copies went to different shards is one hit, with every copy listed, and
     the page after it is not short of hits."""
