@@ -187,7 +187,8 @@ class Shard:
         elif request.report:
             plan = scoring.Reranking.reporting(self.order)
         else:
-            plan = scoring.Reranking(self.order, request.chosen[self.number] if request.chosen is not None else {})
+            chosen = request.chosen[self.number] if request.chosen is not None else {}
+            plan = scoring.Reranking.located(self.order, chosen, self.local)
         filters = []
         if request.start or request.end:
             filters.append(
@@ -317,21 +318,19 @@ class Merged:
     missing: tuple[int, ...] = ()
 
 
-def settle(answers: list[ShardAnswer], top: scoring.Ranked, where: list, ranking: scoring.Ranking | None = None) -> None:
+def settle(answers: list[ShardAnswer], top: scoring.Ranked, ranking: scoring.Ranking | None = None) -> None:
     """Re-score the rows of a one-round search (``report``) as one index would have: the plans of
     :func:`search.scoring.choose` over every shard's report, applied to each shard's rows and the
     candidates it re-scores (``top``: the query searched, a :class:`search.scoring.Ranked`).
-
-    :param where: by shard, the document number in the shard of a place in the whole index
     """
     reports = [answer.report for answer in answers]
     if not any(reports):
         return
     node = top.node
-    for answer, plan in zip(answers, scoring.choose(reports, where, ranking), strict=True):
+    for answer, plan in zip(answers, scoring.choose(reports, ranking), strict=True):
         if node not in answer.report:
             continue
-        final = scoring.rescored(answer.report[node], plan[node], where[answer.shard], top.boost, ranking)
+        final = scoring.rescored(answer.report[node], plan[node], top.boost, ranking)
         if not final:
             continue
         rows = [row for row in answer.candidates if row[1] in final]

@@ -627,7 +627,7 @@ class Reranking:
         #: Each document's place in the whole index (equal scores are ordered by it).
         self.order = order
         #: By query: (documents given the answer boost, documents scored for proximity, the query
-        #: words found in the whole index); ``None`` while reporting.
+        #: words found in the whole index); ``None`` while reporting (see :meth:`located`).
         self.chosen = chosen
         #: Report the pairs of near words of the candidates that may reach the first page.
         self.near = near
@@ -641,6 +641,16 @@ class Reranking:
     @classmethod
     def reporting(cls, order: np.ndarray) -> Reranking:
         return cls(order, None, near=True)
+
+    @classmethod
+    def located(cls, order: np.ndarray, plan: dict, local: Callable[[int], int]) -> Reranking:
+        """The plan of :func:`choose` for a shard, its places turned into the shard's documents
+        by ``local``."""
+        chosen = {
+            node: ({local(place) for place in boosted}, {local(place) for place in near}, words)
+            for node, (boosted, near, words) in plan.items()
+        }
+        return cls(order, chosen)
 
     def rerank(self, node: str, reader, ids, scores, holders, wants, ranking) -> np.ndarray:
         words = [text for text, _idf, _where in holders]
@@ -691,13 +701,11 @@ def rescoring(query: wq.Query) -> str:
     return "top" if rescore == [query] and rescore[0] is query else "nested"
 
 
-def choose(reports: list[dict], where: list[Callable[[int], int]], ranking: Ranking | None = None) -> list[dict]:
-    """Every shard's re-scoring plan (:attr:`Reranking.chosen`) from what each gathered
-    (:attr:`Reranking.found`), as one index would choose over all its articles.
-
-    :param where: by shard, the document number in the shard of an article's place in the whole
-        index (:meth:`search.fanout.Shard.local`)
-    """
+def choose(reports: list[dict], ranking: Ranking | None = None) -> list[dict]:
+    """Every shard's re-scoring plan from what each reported (:attr:`Reranking.found`), as one
+    index would choose over all its articles: by query, (the places in the whole index given the
+    answer boost, those scored for proximity, the query words found in the whole index). A shard
+    searching with its plan turns the places into its documents (:meth:`Reranking.located`)."""
     ranking = ranking or RANKING
     plans: list[dict] = [{} for _ in reports]
     for node in {node for report in reports for node in report}:
@@ -715,12 +723,12 @@ def choose(reports: list[dict], where: list[Callable[[int], int]], ranking: Rank
             )
             for _negated, place, has, shard in top:
                 if has:
-                    boosted[shard].add(where[shard](place))
+                    boosted[shard].add(place)
             best = rescored
         near: list[set] = [set() for _ in reports]
         if ranking.proximity and len(words) >= 2:
             for _negated, place, _has, shard in best[: ranking.proximity_depth]:
-                near[shard].add(where[shard](place))
+                near[shard].add(place)
         for shard in range(len(reports)):
             plans[shard][node] = (boosted[shard], near[shard], sorted(words))
     return plans
@@ -791,7 +799,7 @@ def _may_reach(scores: np.ndarray, places: np.ndarray, has: np.ndarray, boost: f
     return reach
 
 
-def rescored(found: dict, chosen: tuple, where: Callable[[int], int], boost: float, ranking: Ranking | None = None) -> dict[int, float]:
+def rescored(found: dict, chosen: tuple, boost: float, ranking: Ranking | None = None) -> dict[int, float]:
     """By place in the whole index, the final scores of one shard's candidates that its plan
     (:func:`choose`) re-scores, from what it reported in one round (:meth:`Reranking.reporting`):
     the same arithmetic, in the same order, as :func:`_rerank` of one index and the matcher of a
@@ -801,12 +809,11 @@ def rescored(found: dict, chosen: tuple, where: Callable[[int], int], boost: flo
     every = len(words) * (len(words) - 1) // 2
     scores = {}
     for score, place, _has in found.get("best", ()):
-        doc = where(place)
-        if doc not in boosted and doc not in near:
+        if place not in boosted and place not in near:
             continue
-        if doc in boosted:
+        if place in boosted:
             score *= 1.0 + ranking.answer_boost
-        if doc in near and ranking.proximity and every:
+        if place in near and ranking.proximity and every:
             score *= 1.0 + ranking.proximity * (found["near"].get(place, 0) / every)
         scores[place] = score * boost if boost != 1.0 else score
     return scores

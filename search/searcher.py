@@ -690,7 +690,6 @@ class NewsIndex:
             def ask(request: fanout.ShardRequest) -> list[fanout.ShardAnswer]:
                 return self._each_shard(lambda shard: shard.search(request, budget))
 
-        where = [shard.local for shard in shards]
         rescoring = "none"
         if request.sort == "relevance":
             rescoring = "nested" if runnable is None else scoring.rescoring(runnable)
@@ -703,10 +702,10 @@ class NewsIndex:
             missing = frozenset(answer.shard for answer in gathered if answer.missing)
             reports = [answer.report for answer in gathered]
             if any(reports):
-                request = replace(request, chosen=tuple(scoring.choose(reports, where)))
+                request = replace(request, chosen=tuple(scoring.choose(reports)))
         answers = ask(request)
         if request.report:
-            fanout.settle(answers, runnable, where)
+            fanout.settle(answers, runnable)
         return fanout.merge(answers, request, shards[0].stats.docs)
 
     def _shard_hits(self, rows: list[tuple], parsed: ParsedQuery, snippets: bool) -> tuple[Hit, ...]:

@@ -179,3 +179,37 @@ def test_ranked_matches_can_be_skipped_to_the_end_under_a_not():
     matcher = AndNotMatcher(positive, ListMatcher([4, 6]))
     matcher.skip_to_quality(5.0)  # no block reaches 5: the positive side is run out
     assert not matcher.is_active()
+
+
+@pytest.mark.parametrize("answers", (False, True))
+def test_a_shard_reports_the_near_words_of_every_candidate_the_whole_index_may_choose(answers):
+    """One-round re-scoring of a sharded index (search.scoring.Reranking.reporting): the
+    candidates whose near words a shard reports hold every one that :func:`choose` picks for
+    proximity over all shards' reports, whatever the scores (ties included) and answers."""
+    import numpy as np
+
+    from search.scoring import Ranking, _best, _may_reach, choose
+
+    ranking = Ranking(answer_depth=30, proximity_depth=5)
+    generator = np.random.default_rng(7)
+    for _ in range(300):
+        shards = int(generator.integers(2, 5))
+        reports, reach = [], []
+        places = generator.permutation(shards * 60)
+        for shard in range(shards):
+            size = int(generator.integers(0, 60))
+            scores = generator.integers(1, 12, size).astype(float)  # few values: many ties
+            keys = places[shard * 60 : shard * 60 + size]
+            has = generator.random(size) < 0.4 if answers else np.zeros(size, dtype=bool)
+            depth = ranking.answer_depth if answers else ranking.proximity_depth
+            top = _best(scores, depth, keys)
+            best = list(zip(scores[top].tolist(), keys[top].tolist(), has[top].tolist(), strict=True))
+            reports.append({"q": {"words": {"a", "b"}, "best": best, "asks": answers}})
+            boost = ranking.answer_boost if answers else 0.0
+            chosen = _may_reach(scores[top], keys[top], has[top], boost, ranking.proximity_depth)
+            reach.append(set(keys[top][chosen].tolist()))
+        plans = choose(reports, ranking)
+        picked = [plan["q"][1] for plan in plans]
+        assert sum(map(len, picked)) == min(ranking.proximity_depth, sum(len(r["q"]["best"]) for r in reports))
+        for near, reported in zip(picked, reach, strict=True):
+            assert near <= reported

@@ -123,6 +123,28 @@ def test_a_ranked_query_is_re_scored_in_the_round_that_searches(built, monkeypat
 
 
 @pytest.mark.slow
+def test_the_shard_benchmark_records_each_round(built):
+    """tools/bench_shards.py's recorder of the fan-out (run there on a cluster) sees each search
+    and each shard's own time."""
+    from tools.bench_shards import _Watch
+
+    watch = _Watch()
+    try:
+        for query in ("疫情 防控", "(疫情 OR 防控) 学校"):
+            built[4].clear_cache()
+            built[4].search(query)
+    finally:
+        watch.close()
+    assert [len(search["rounds"]) for search in watch.searches] == [4, 8]
+    figures = watch.figures(4)
+    assert figures["searches"] == 2 and len(figures["each_shard_p50"]) == 4
+    assert 0 < figures["slowest_shard"]["p50"] <= figures["fan_out"]["p50"]
+    assert figures["overhead"]["p50"] >= 0
+    built[4].search("重庆 火锅")
+    assert len(watch.searches) == 2  # closed: no longer recorded
+
+
+@pytest.mark.slow
 def test_copies_are_collapsed_across_shards(built):
     """A story whose copies went to different shards is one hit, with every copy listed, and
     the page after it is not short of hits."""
