@@ -14,7 +14,7 @@ In one run, on this machine (figures in docs/cluster.md):
   the fan-out overhead -- the time the fan-out took less the slowest shard's own time in each of its
   rounds (the trips to the actors, pickling, the merge), p50/p95 over the queries; the literal
   "cluster p50 minus the slowest shard's own p50" is reported too; and, for scale, what a bare
-  Ray actor call costs on the same cluster beyond the actor's own time;
+  Ray actor call costs on the same cluster beyond the actor's own time, just before each;
 * the memory (proportional set size) of each shard actor;
 * a projection from those figures: articles per shard for a shard's own p95 of 50 ms, and
   machines for 10 million articles (``--report FILE`` redoes it from an earlier run's JSON).
@@ -291,8 +291,6 @@ def main(corpus, passages, eval_dir, out_dir, one, passes, cores_per_machine, re
     rows = {}
     with LocalCluster(nodes=2, cpus=1, object_store=256 * 1024 * 1024, timeout=300) as cluster, _connected(cluster):
         report["load_start"] = _load()
-        report["ray_call_ms"] = _ray_call()
-        print("a bare actor call", json.dumps(report["ray_call_ms"]), flush=True)
         for shards, path in news_paths.items():
             for where in ("local", "cluster"):
                 name = f"{shards} shard{'s' if shards > 1 else ''}, {where}" if shards > 1 else f"one index, {where}"
@@ -306,6 +304,8 @@ def main(corpus, passages, eval_dir, out_dir, one, passes, cores_per_machine, re
                 }
                 whole.close()
                 news.search("重庆")  # opened, warmed, the actors started
+                if address:  # the cost of a call itself, on the cluster as it is now
+                    row["ray_call_ms"] = _ray_call()
                 for kind, queries in texts.items():
                     watch.reset()
                     row[kind] = _percentiles(_latency(news, queries, passes))
