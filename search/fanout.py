@@ -318,19 +318,20 @@ class Merged:
     missing: tuple[int, ...] = ()
 
 
-def settle(answers: list[ShardAnswer], top: scoring.Ranked, ranking: scoring.Ranking | None = None) -> None:
+def settle(answers: list[ShardAnswer], top: scoring.Ranked) -> None:
     """Re-score the rows of a one-round search (``report``) as one index would have: the plans of
     :func:`search.scoring.choose` over every shard's report, applied to each shard's rows and the
-    candidates it re-scores (``top``: the query searched, a :class:`search.scoring.Ranked`).
+    candidates it re-scores (``top``: the query searched, a :class:`search.scoring.Ranked`, whose
+    ranking knobs apply).
     """
     reports = [answer.report for answer in answers]
     if not any(reports):
         return
     node = top.node
-    for answer, plan in zip(answers, scoring.choose(reports, ranking), strict=True):
+    for answer, plan in zip(answers, scoring.choose(reports, top.ranking), strict=True):
         if node not in answer.report:
             continue
-        final = scoring.rescored(answer.report[node], plan[node], top.boost, ranking)
+        final = scoring.rescored(answer.report[node], plan[node], top.boost, top.ranking)
         if not final:
             continue
         rows = [row for row in answer.candidates if row[1] in final]
