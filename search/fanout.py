@@ -11,7 +11,8 @@ call can run in a Ray actor holding one shard), each returns a :class:`ShardAnsw
   best candidates, and :func:`settle` re-scores the chosen ones before the merge. Other queries
   that may re-score take two: a first round (``gather``) reports each shard's best candidates,
   :func:`search.scoring.choose` picks the ones to re-score, and the second round searches with
-  that choice. A shard that is the whole index re-scores as one index (``whole``).
+  that choice. A shard that is the whole index (one shard served by a cluster) re-scores as one
+  index does, in one round.
 - Hits are ordered by score (or date), equal ones by their place in the whole index, as one
   index orders them by document number; each shard returns the first ``page * per_page`` of its
   own list, which holds every hit the merged list's page can need.
@@ -70,8 +71,6 @@ class ShardRequest:
     chosen: tuple[dict, ...] | None = None
     #: Search without re-scoring and report the candidates, for :func:`settle` (one round).
     report: bool = False
-    #: The shard is the whole index: re-score as one index does.
-    whole: bool = False
 
 
 @dataclass
@@ -182,7 +181,7 @@ class Shard:
                     answer.partial = True
             answer.report = plan.found
             return answer
-        if request.whole:
+        if len(self.stats.readers) == 1:  # the whole index: re-scored as one index is
             plan = None
         elif request.report:
             plan = scoring.Reranking.reporting(self.order)

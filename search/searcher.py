@@ -690,12 +690,10 @@ class NewsIndex:
             def ask(request: fanout.ShardRequest) -> list[fanout.ShardAnswer]:
                 return self._each_shard(lambda shard: shard.search(request, budget))
 
-        rescoring = "none"
-        if request.sort == "relevance":
+        rescoring = "none"  # (a shard that is the whole index re-scores as one index does)
+        if request.sort == "relevance" and len(shards) > 1:
             rescoring = "nested" if runnable is None else scoring.rescoring(runnable)
-        if rescoring != "none" and len(shards) == 1:
-            request = replace(request, whole=True)
-        elif rescoring == "top":
+        if rescoring == "top":
             request = replace(request, report=True)
         elif rescoring == "nested":
             gathered = ask(replace(request, gather=True))
